@@ -1,0 +1,79 @@
+/** The decision engine's vocabulary: actions, compiled rules, rule sets and the problems found loading them. */
+import type { CloudTrailRecord } from '../cloudtrail/record.js';
+
+export type Action = 'log' | 'notify' | 'alert';
+export const ACTIONS: readonly Action[] = ['log', 'notify', 'alert'];
+export const actionRank = (a: Action): number => ACTIONS.indexOf(a);
+export const maxAction = (a: Action, b: Action): Action => (actionRank(a) >= actionRank(b) ? a : b);
+
+export type SigmaLevel = 'informational' | 'low' | 'medium' | 'high' | 'critical';
+export type SigmaStatus = 'stable' | 'test' | 'experimental' | 'deprecated' | 'unsupported';
+
+/** What to do when the call failed (`errorCode` present). Default policy drops failed calls to log. */
+export type OnFailure = 'log' | 'keep';
+
+/** One test case carried by a rule: a (partial) record and whether the rule must fire on it. */
+export interface RuleTestCase {
+  name: string;
+  /** true: the rule must match; false: it must not. */
+  fires: boolean;
+  /**
+   * The record. Partial records are completed from a base record (see rules/testing.ts) so a test
+   * can state only what matters to the rule.
+   */
+  record: Record<string, unknown>;
+  /** For fires:true cases, optionally the action decide() must reach with the default policy. */
+  action?: Action;
+}
+
+/** A compiled rule, ready to evaluate. */
+export interface Rule {
+  id: string;
+  title: string;
+  description?: string;
+  status?: SigmaStatus;
+  level?: SigmaLevel;
+  /** From `secbot.action`, else mapped from `level`. */
+  action: Action;
+  runbook?: string;
+  /** `secbot.reason`: a template with `{dotted.field}` placeholders, rendered against the record. */
+  reason?: string;
+  onFailure: OnFailure;
+  tags: string[];
+  falsepositives: string[];
+  /** File the rule came from and the line of its `title`/`id`. */
+  file: string;
+  line?: number;
+  /**
+   * The eventSource / eventName values this rule can match, for indexing and the EventBridge pattern.
+   * `undefined` means "any" (the rule does not pin the field with a plain equality in every branch).
+   */
+  eventSources?: string[];
+  eventNames?: string[];
+  tests: RuleTestCase[];
+  /** True when the record matches the rule's detection. Never throws. */
+  matches(record: CloudTrailRecord): boolean;
+}
+
+export type RuleIssueSeverity = 'error' | 'warning';
+
+/** A problem in a rule file: where, and what. */
+export interface RuleIssue {
+  severity: RuleIssueSeverity;
+  file: string;
+  line?: number;
+  column?: number;
+  ruleId?: string;
+  message: string;
+}
+
+export const formatRuleIssue = (i: RuleIssue): string =>
+  `${i.file}${i.line ? `:${i.line}${i.column ? `:${i.column}` : ''}` : ''}: ${i.severity}: ${i.message}`;
+
+/** A loaded rule set: every rule, an index by event name, and the warnings found while loading. */
+export interface RuleSet {
+  rules: Rule[];
+  warnings: RuleIssue[];
+  /** Rules that may match this record (by the event-source/name index), in load order. */
+  candidates(record: CloudTrailRecord): readonly Rule[];
+}
