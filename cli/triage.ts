@@ -1,0 +1,223 @@
+/**
+ * `secbot triage <files…|->`: the decision engine over CloudTrail files, streaming, with a readable
+ * table (or JSON / ECS lines) and a summary. A malformed record is counted and reported, never a crash.
+ */
+import { decisionToEcs } from '../audit/ecs.js';
+import { readCloudTrailInputs } from '../cloudtrail/read-files.js';
+import { describeFailure } from '../cloudtrail/decode.js';
+import { loadConfig } from '../config/index.js';
+import { type Decision, decide, defaultDecideContext } from '../handlers/decide.js';
+import { ACTIONS, type Action } from '../rules/types.js';
+import { loadRulesForCli } from './rules.js';
+
+type Format = 'table' | 'json' | 'ecs';
+
+export interface TriageOptions {
+  format?: string;
+  rules?: string[];
+  actions?: string;
+  'as-of'?: string;
+  quiet?: boolean;
+}
+
+/** Bounded top-N counter (space-saving): memory stays flat however many principals a file holds. */
+export class TopCounter {
+  private readonly counts = new Map<string, number>();
+  constructor(private readonly capacity = 5_000) {}
+  add(key: string): void {
+    const c = this.counts.get(key);
+    if (c !== undefined) {
+      this.counts.set(key, c + 1);
+      return;
+    }
+    if (this.counts.size >= this.capacity) {
+      let minKey = '';
+      let min = Number.POSITIVE_INFINITY;
+      for (const [k, v] of this.counts) if (v < min) [minKey, min] = [k, v];
+      this.counts.delete(minKey);
+      this.counts.set(key, min + 1);
+      return;
+    }
+    this.counts.set(key, 1);
+  }
+  top(n: number): [string, number][] {
+    return [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, n);
+  }
+}
+
+export interface TriageSummary {
+  records: number;
+  byAction: Record<Action, number>;
+  byRule: Record<string, Record<Action, number>>;
+  topPrincipals: { principal: string; calls: number }[];
+  malformed: number;
+  malformedByReason: Record<string, number>;
+  malformedExamples: string[];
+}
+
+const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
+
+function tableRow(d: Decision): string {
+  const r = d.record;
+  const rule = d.matches[0]?.ruleId ?? '-';
+  const call = `${r.eventSource.replace(/\.amazonaws\.com$/, '')}:${r.eventName}${r.errorCode ? ' ✗' : ''}`;
+  const reason = d.reasons.join('; ') || 'no rule matched';
+  return `${pad(r.eventTime, 20)} ${pad(d.action.toUpperCase(), 6)} ${pad(rule, 34)} ${pad(d.principal.name, 32)} ${pad(call, 40)} ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}\n`;
+}
+
+function jsonLine(d: Decision): string {
+  const r = d.record;
+  return `${JSON.stringify({
+    eventID: r.eventID,
+    time: r.eventTime,
+    action: d.action,
+    rules: d.matches.map((m) => m.ruleId),
+    principal: d.principal.name,
+    principalType: d.principal.type,
+    account: r.recipientAccountId ?? d.principal.accountId,
+    call: `${r.eventSource}:${r.eventName}`,
+    errorCode: r.errorCode,
+    reasons: d.reasons,
+    summary: d.summary,
+  })}\n`;
+}
+
+/** Buffered stdout: one write per ~64 KB instead of one per record. */
+function bufferedStdout() {
+  let buf = '';
+  const flush = async () => {
+    if (!buf) return;
+    const chunk = buf;
+    buf = '';
+    if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+  };
+  return {
+    write: async (s: string) => {
+      buf += s;
+      if (buf.length > 65_536) await flush();
+    },
+    flush,
+  };
+}
+
+function parseActions(text: string | undefined): Set<Action> {
+  if (!text) return new Set(ACTIONS);
+  const wanted = text.split(',').map((s) => s.trim());
+  const bad = wanted.filter((w) => !(ACTIONS as readonly string[]).includes(w));
+  if (bad.length > 0) throw new Error(`--actions: unknown action ${bad.join(', ')} (use log, notify, alert)`);
+  return new Set(wanted as Action[]);
+}
+
+export async function runTriage(paths: string[], opts: TriageOptions): Promise<number> {
+  const format = (opts.format ?? 'table') as Format;
+  if (!['table', 'json', 'ecs'].includes(format)) {
+    process.stderr.write(`secbot triage: --format must be table, json or ecs (got "${format}")\n`);
+    return 2;
+  }
+  if (paths.length === 0) {
+    process.stderr.write('secbot triage: name at least one file, or - for standard input\n');
+    return 2;
+  }
+  const shown = parseActions(opts.actions);
+  const config = loadConfig();
+  const ruleSet = await loadRulesForCli(opts.rules);
+  // Offline, a record is judged as if decided when it happened, unless --as-of says otherwise.
+  const asOf = opts['as-of'];
+  const ctx = defaultDecideContext({
+    now: asOf && asOf !== 'now' ? new Date(asOf) : new Date(),
+    policy: { ...config.policy, maxAgeMs: asOf ? config.policy.maxAgeMs : Number.POSITIVE_INFINITY },
+  });
+  if (Number.isNaN(ctx.now.getTime())) {
+    process.stderr.write(`secbot triage: --as-of must be "now" or an ISO time (got "${asOf}")\n`);
+    return 2;
+  }
+
+  const out = bufferedStdout();
+  const summary: TriageSummary = {
+    records: 0,
+    byAction: { log: 0, notify: 0, alert: 0 },
+    byRule: {},
+    topPrincipals: [],
+    malformed: 0,
+    malformedByReason: {},
+    malformedExamples: [],
+  };
+  const principals = new TopCounter();
+  const started = Date.now();
+  const progress = opts.quiet
+    ? undefined
+    : setInterval(() => {
+        const rate = Math.round(summary.records / ((Date.now() - started) / 1000));
+        process.stderr.write(`triage: ${summary.records.toLocaleString('en')} records (${rate.toLocaleString('en')}/s)\n`);
+      }, 5_000);
+  progress?.unref();
+
+  const malformed = (where: string, why: string, reason: string) => {
+    summary.malformed++;
+    summary.malformedByReason[reason] = (summary.malformedByReason[reason] ?? 0) + 1;
+    if (summary.malformedExamples.length < 10) summary.malformedExamples.push(`${where}: ${why}`);
+  };
+
+  if (format === 'table') {
+    await out.write(
+      `${pad('TIME', 20)} ${pad('ACTION', 6)} ${pad('RULE', 34)} ${pad('PRINCIPAL', 32)} ${pad('CALL', 40)} REASON\n`,
+    );
+  }
+  try {
+    for await (const item of readCloudTrailInputs(paths)) {
+      const { result } = item;
+      const where = `${item.source}:${item.line}`;
+      if (!result.ok) {
+        malformed(where, describeFailure(result), result.reason);
+        continue;
+      }
+      for (const bad of result.invalid) malformed(where, describeFailure(bad), bad.reason);
+      for (const record of result.records) {
+        const d = decide(record, ruleSet, ctx);
+        summary.records++;
+        summary.byAction[d.action]++;
+        principals.add(d.principal.name);
+        for (const m of d.matches) {
+          const counts = (summary.byRule[m.ruleId] ??= { log: 0, notify: 0, alert: 0 });
+          counts[d.action]++;
+        }
+        if (!shown.has(d.action)) continue;
+        if (format === 'table') await out.write(tableRow(d));
+        else if (format === 'json') await out.write(jsonLine(d));
+        else await out.write(`${JSON.stringify(decisionToEcs(d))}\n`);
+      }
+    }
+  } finally {
+    if (progress) clearInterval(progress);
+  }
+  summary.topPrincipals = principals.top(10).map(([principal, calls]) => ({ principal, calls }));
+
+  if (format === 'table') await out.write(renderSummary(summary));
+  else await out.write(`${JSON.stringify({ summary })}\n`);
+  await out.flush();
+  return 0;
+}
+
+function renderSummary(s: TriageSummary): string {
+  const lines = [
+    '',
+    `${s.records.toLocaleString('en')} records: ${s.byAction.alert} alert, ${s.byAction.notify} notify, ${s.byAction.log} log; ${s.malformed} malformed`,
+  ];
+  const rules = Object.entries(s.byRule).sort(
+    (a, b) => b[1].alert + b[1].notify + b[1].log - (a[1].alert + a[1].notify + a[1].log),
+  );
+  if (rules.length > 0) {
+    lines.push('', 'by rule (alert / notify / log after policy):');
+    for (const [id, c] of rules) lines.push(`  ${pad(id, 48)} ${c.alert} / ${c.notify} / ${c.log}`);
+  }
+  if (s.topPrincipals.length > 0) {
+    lines.push('', 'top principals:');
+    for (const p of s.topPrincipals) lines.push(`  ${pad(p.principal, 48)} ${p.calls}`);
+  }
+  if (s.malformed > 0) {
+    lines.push('', 'malformed inputs:');
+    for (const [reason, n] of Object.entries(s.malformedByReason)) lines.push(`  ${pad(reason, 48)} ${n}`);
+    for (const e of s.malformedExamples) lines.push(`  e.g. ${e}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
