@@ -6,6 +6,7 @@ import { readCloudTrailInputs } from '../cloudtrail/read-files.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
 import { describeFailure } from '../cloudtrail/decode.js';
 import { loadConfig } from '../config/index.js';
+import { embeddedSqsClient } from '../integrations/embedded-sqs.js';
 import { readEmbeddedEndpoints } from '../integrations/embedded-state.js';
 import { enqueueRecords } from '../integrations/enqueue.js';
 import { createSqsQueue } from '../integrations/queue.js';
@@ -29,7 +30,11 @@ export async function runEnqueue(paths: string[]): Promise<number> {
     url = embedded.queueUrl;
     endpoint = embedded.sqsEndpoint;
   }
-  const queue = createSqsQueue({ url, endpoint, region: config.aws.region, embedded: !config.queue.url });
+  const queue = createSqsQueue(
+    config.queue.url
+      ? { url, endpoint, region: config.aws.region }
+      : { url, client: embeddedSqsClient(endpoint ?? ''), countsIncludeInFlight: true },
+  );
   let malformed = 0;
   async function* records(): AsyncGenerator<CloudTrailRecord> {
     for await (const item of readCloudTrailInputs(paths)) {

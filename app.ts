@@ -1,0 +1,265 @@
+/**
+ * secbot's composition root: reads the configuration, builds the services (embedded queue and table
+ * when none are configured; Slack, Duo and PagerDuty, or their shadow stand-ins), and runs the drain
+ * on its schedule until SIGTERM/SIGINT.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import cron from 'node-cron';
+import { createAuditTrail } from './audit/trail.js';
+import { decodeMessage } from './cloudtrail/decode.js';
+import type { CloudTrailRecord } from './cloudtrail/record.js';
+import { type Config, loadConfig } from './config/index.js';
+import { type Decision } from './handlers/decide.js';
+import { DEFAULT_DRAIN_OPTIONS, type DrainOptions, drainQueue } from './handlers/drain.js';
+import { principalDirectory } from './handlers/engineers.js';
+import type { Messenger } from './handlers/ports.js';
+import { sweep } from './handlers/sweep.js';
+import { startEmbeddedDynamo } from './integrations/embedded-dynamo.js';
+import { startEmbeddedSqs } from './integrations/embedded-sqs.js';
+import { clearEmbeddedEndpoints, writeEmbeddedEndpoints } from './integrations/embedded-state.js';
+import { enqueueRecords } from './integrations/enqueue.js';
+import { createPagerDutyPager, type Pager } from './integrations/pagerduty.js';
+import { createSqsQueue, type Queue } from './integrations/queue.js';
+import { type Print, printToStdout, shadowMessenger, shadowPager } from './integrations/shadow.js';
+import { SecbotError } from './lib/errors.js';
+import { createLogger, type Logger } from './logging/logger.js';
+import { BUNDLED_RULES_DIR, loadRuleDirs, RuleLoadError } from './rules/loader.js';
+import { createDynamoStore, type Store } from './store/store.js';
+import { ensureTable } from './store/table.js';
+
+const SAMPLES = fileURLToPath(new URL('./samples/seed.jsonl', import.meta.url));
+
+export interface Secbot {
+  config: Config;
+  store: Store;
+  queue: Queue;
+  /** One drain and sweep now (what the schedule runs). */
+  runOnce(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string | undefined>;
+  print?: Print;
+  /** Do not schedule (tests drive runOnce themselves). */
+  schedule?: boolean;
+  drain?: Partial<DrainOptions>;
+}
+
+function decisionLine(d: Decision): string {
+  const tag = d.action.toUpperCase().padEnd(6);
+  return `[decide] ${tag} ${d.summary}${d.adjustments.length > 0 ? ` (${d.adjustments.map((a) => a.reason).join('; ')})` : ''}`;
+}
+
+/** Build and start secbot. Throws a SecbotError (with a message naming what is wrong) when it cannot start. */
+export async function start(opts: StartOptions = {}): Promise<Secbot> {
+  const config = loadConfig(opts.env ?? process.env);
+  const logger = createLogger({ level: config.logLevel });
+  const print = opts.print ?? printToStdout;
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const s of stops.reverse()) await s().catch((err) => logger.warn({ err }, 'stop failed'));
+  };
+
+  try {
+    const ruleSet = await loadRuleDirs(config.rulesDirs ?? [BUNDLED_RULES_DIR]);
+    for (const w of ruleSet.warnings) logger.warn(`rules: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
+
+    // --- the table ---
+    let dynamo: DynamoDBClient;
+    if (config.table.embedded) {
+      const embedded = await startEmbeddedDynamo({ dataDir: config.dataDir });
+      stops.push(() => embedded.stop());
+      dynamo = new DynamoDBClient(embedded.clientConfig);
+    } else {
+      dynamo = new DynamoDBClient({ region: config.aws.region, endpoint: config.table.endpoint, maxAttempts: 5 });
+    }
+    stops.push(async () => dynamo.destroy());
+    await ensureTable(dynamo, config.table.name, { logger, expectTtl: !config.table.embedded });
+    const store = createDynamoStore({ tableName: config.table.name, client: dynamo, logger });
+
+    // --- the queue ---
+    let queue: Queue;
+    if (config.queue.embedded) {
+      const sqs = await startEmbeddedSqs();
+      stops.push(() => sqs.stop());
+      queue = createSqsQueue({ ...sqs.queueOptions, logger });
+      await writeEmbeddedEndpoints(config.dataDir, {
+        pid: process.pid,
+        sqsEndpoint: sqs.endpoint,
+        queueUrl: sqs.queueUrl,
+        deadLetterUrl: sqs.deadLetterUrl,
+      });
+      stops.push(() => clearEmbeddedEndpoints(config.dataDir));
+      await seedOnFirstStart(config.dataDir, queue, print);
+    } else {
+      queue = createSqsQueue({
+        url: config.queue.url ?? '',
+        region: config.aws.region,
+        endpoint: config.queue.endpoint,
+        logger,
+      });
+    }
+
+    // --- the outside world, or its shadow ---
+    const messenger: Messenger = shadowMessenger(logger, print);
+    const pager: Pager = config.shadow
+      ? shadowPager(print)
+      : config.pagerDuty.routingKey
+        ? createPagerDutyPager({ routingKey: config.pagerDuty.routingKey, eventsUrl: config.pagerDuty.eventsUrl, logger })
+        : unconfiguredPager(logger);
+    const audit = createAuditTrail({ file: config.auditFile ?? (config.queue.embedded ? join(config.dataDir, 'audit.jsonl') : undefined) });
+    stops.push(() => audit.flush());
+
+    const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    const drainOptions: DrainOptions = {
+      ...DEFAULT_DRAIN_OPTIONS,
+      // The embedded queue answers long polls only when full or at the end of the wait: keep them short.
+      waitSeconds: config.queue.embedded ? 0 : 1,
+      ...opts.drain,
+    };
+    const shutdown = new AbortController();
+    let running: Promise<void> | undefined;
+    const runOnce = async () => {
+      const report = await drainQueue(
+        {
+          queue,
+          store,
+          ruleSet,
+          directory: principalDirectory(),
+          audit,
+          logger,
+          policy: config.policy,
+          verifyTimeoutMs: config.verifyTimeoutMs,
+          owner,
+          onDecision: config.shadow ? (d) => print(decisionLine(d)) : undefined,
+        },
+        drainOptions,
+        shutdown.signal,
+      );
+      if (report.received > 0 || report.errors > 0) {
+        logger.info({ drain: { ...report, startedAt: report.startedAt.toISOString() } }, `drain: ${report.decided} decided, ${report.duplicates} duplicates, ${report.poison} poison, ${report.errors} errors`);
+      }
+      if (shutdown.signal.aborted) return;
+      const swept = await sweep({ store, messenger, pager, audit, logger });
+      if (swept.errors > 0) logger.warn({ sweep: swept }, 'sweep finished with errors');
+    };
+    const guardedRun = async () => {
+      if (running) return; // no overlapping runs
+      running = runOnce()
+        .catch((err) => logger.error({ err }, 'run failed; the next scheduled run retries'))
+        .finally(() => {
+          running = undefined;
+        });
+      await running;
+    };
+
+    let task: ReturnType<typeof cron.schedule> | undefined;
+    if (opts.schedule !== false) {
+      task = cron.schedule(config.schedule, guardedRun, { name: 'secbot-drain', noOverlap: true });
+      void guardedRun();
+    }
+    stops.push(async () => {
+      shutdown.abort();
+      await task?.stop();
+      await running;
+    });
+
+    printBanner(config, print);
+    return {
+      config,
+      store,
+      queue,
+      runOnce: guardedRun,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** PagerDuty not configured outside shadow mode: pages stay pending (and visible in status) until it is. */
+function unconfiguredPager(logger: Logger): Pager {
+  logger.warn('PAGERDUTY_ROUTING_KEY is not set: alerts are posted in Slack but pages wait until it is configured');
+  const no = async () => ({ ok: false as const, retryable: true, reason: 'PAGERDUTY_ROUTING_KEY is not set' });
+  return { trigger: no, acknowledge: no, resolve: no };
+}
+
+/** On the first start of an embedded queue, enqueue the bundled samples (with fresh times and ids). */
+async function seedOnFirstStart(dataDir: string, queue: Queue, print: Print): Promise<void> {
+  const marker = join(dataDir, 'seeded');
+  if (existsSync(marker)) return;
+  const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const lines = (await readFile(SAMPLES, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  const records: CloudTrailRecord[] = [];
+  for (const line of lines) {
+    const decoded = decodeMessage(line);
+    if (decoded.ok) records.push(...decoded.records);
+  }
+  for (const r of records) r.eventTime = now;
+  const { sent } = await enqueueRecords(queue, records);
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(marker, `${now}\n`);
+  print(`[seed] enqueued ${sent} sample CloudTrail events from samples/seed.jsonl`);
+}
+
+function printBanner(config: Config, print: Print): void {
+  const lines = [
+    '',
+    'secbot is running.',
+    `  queue: ${config.queue.embedded ? 'embedded (in-process, local-aws-sqs)' : config.queue.url}`,
+    `  table: ${config.table.embedded ? `embedded (dynalite, ${config.dataDir})` : config.table.name}`,
+    `  drain: ${config.schedule}`,
+    config.shadow
+      ? `  shadow mode (${config.shadowReason}): decisions are stored, nothing is sent to Slack, Duo or PagerDuty`
+      : '  live: Slack, Duo and PagerDuty are connected',
+    `  audit trail: ${config.auditFile ?? (config.queue.embedded ? join(config.dataDir, 'audit.jsonl') : 'stdout')}`,
+    '',
+    'Enqueue more events:   npx secbot enqueue <cloudtrail files…>',
+    'Go live:               set SLACK_BOT_TOKEN, SLACK_APP_TOKEN, DUO_IKEY/DUO_SKEY/DUO_HOST and',
+    '                       PAGERDUTY_ROUTING_KEY (see .env.example and README.md)',
+    'Stop:                  Ctrl-C',
+    '',
+  ];
+  for (const l of lines) print(l);
+}
+
+/** `npm start` / `node dist/app.js`: run until a signal, exit non-zero on a failed start. */
+async function main(): Promise<void> {
+  let secbot: Secbot;
+  try {
+    secbot = await start();
+  } catch (err) {
+    if (err instanceof RuleLoadError) {
+      process.stderr.write(`secbot: the ruleset is broken; refusing to start:\n${err.message}\n`);
+    } else if (err instanceof SecbotError) {
+      process.stderr.write(`secbot: cannot start: ${err.message}\n`);
+    } else {
+      process.stderr.write(`secbot: cannot start: ${(err as Error).stack ?? String(err)}\n`);
+    }
+    process.exit(1);
+  }
+  let stopping = false;
+  const onSignal = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`secbot: ${signal}: finishing the current run, then exiting\n`);
+    secbot.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await main();
+}

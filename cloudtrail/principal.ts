@@ -1,0 +1,312 @@
+/**
+ * Who made a CloudTrail call: {@link principalOf} turns a record's `userIdentity` (plus the few other
+ * fields that say something about the caller) into a {@link Principal}.
+ *
+ * Every field is read defensively: the decoder guarantees only that `userIdentity` is an object, so
+ * any value inside may be missing, null or of the wrong type, and keys may come in the lowercase
+ * data-lake style (`principalid`, `sessioncontext`) some tools write.
+ */
+import { matchesAnyGlob } from '../lib/glob.js';
+import type { Principal, PrincipalOptions, PrincipalType } from './principal-types.js';
+import type { CloudTrailRecord } from './record.js';
+
+const KNOWN_TYPES: ReadonlySet<string> = new Set<PrincipalType>([
+  'IAMUser',
+  'AssumedRole',
+  'Root',
+  'FederatedUser',
+  'AWSService',
+  'AWSAccount',
+  'IdentityCenterUser',
+  'SAMLUser',
+  'WebIdentityUser',
+  'Unknown',
+]);
+
+/**
+ * A sane email address: a dot-atom local part, a dotted domain with a letter-only top level. Not the
+ * whole of RFC 5322 on purpose: quoted local parts and IP literals are not how people are named.
+ */
+const EMAIL_RE =
+  /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+/** `*.amazonaws.com` (a service principal or service endpoint), e.g. `lambda.amazonaws.com`. */
+const AWS_SERVICE_HOST_RE = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/i;
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** An own property of `o`, trying the camelCase key then its lowercase form; never an inherited one. */
+function val(o: unknown, key: string): unknown {
+  if (typeof o !== 'object' || o === null) return undefined;
+  if (hasOwn.call(o, key)) {
+    const v = (o as Record<string, unknown>)[key];
+    if (v !== undefined) return v;
+  }
+  const lower = key.toLowerCase();
+  return lower !== key && hasOwn.call(o, lower) ? (o as Record<string, unknown>)[lower] : undefined;
+}
+
+/** {@link val} as a non-empty string, else undefined. */
+function str(o: unknown, key: string): string | undefined {
+  const v = val(o, key);
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+/** {@link val} as a (non-array) object, else undefined. */
+function obj(o: unknown, key: string): Record<string, unknown> | undefined {
+  const v = val(o, key);
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
+}
+
+/** True for a well-formed email address (after trimming nothing: session names carry no spaces). */
+export function isEmail(s: string | undefined): s is string {
+  return s !== undefined && s.length <= 254 && EMAIL_RE.test(s);
+}
+
+/** True for an AWS service host name such as `cloudformation.amazonaws.com`. */
+export function isAwsServiceHost(s: string | undefined): boolean {
+  return s !== undefined && AWS_SERVICE_HOST_RE.test(s);
+}
+
+/** The resource part of an ARN (`user/path/name`, `assumed-role/Role/session`, `root`), if it is an ARN. */
+function arnResource(arn: string | undefined): string | undefined {
+  if (!arn?.startsWith('arn:')) return undefined;
+  // arn:partition:service:region:account:resource — the resource may itself contain ':'.
+  let idx = -1;
+  for (let n = 0; n < 5; n++) {
+    idx = arn.indexOf(':', idx + 1);
+    if (idx === -1) return undefined;
+  }
+  return arn.slice(idx + 1);
+}
+
+/** The account field of an ARN, if present. */
+function arnAccount(arn: string | undefined): string | undefined {
+  if (!arn?.startsWith('arn:')) return undefined;
+  const parts = arn.split(':');
+  return parts.length >= 6 && parts[4] ? parts[4] : undefined;
+}
+
+function lastSegment(path: string): string | undefined {
+  const seg = path.slice(path.lastIndexOf('/') + 1);
+  return seg.length > 0 ? seg : undefined;
+}
+
+/** Role and session of an assumed-role ARN (`…:assumed-role/Role/session`). */
+function parseAssumedRoleArn(arn: string | undefined): { role?: string; session?: string } {
+  const res = arnResource(arn);
+  if (!res?.startsWith('assumed-role/')) return {};
+  const rest = res.slice('assumed-role/'.length);
+  const slash = rest.indexOf('/');
+  if (slash === -1) return rest ? { role: rest } : {};
+  const role = rest.slice(0, slash) || undefined;
+  const session = lastSegment(rest);
+  return { role, session };
+}
+
+/** The part of a principalId after the first `:` (`AROA…:session`, `provider:user`). */
+function principalIdTail(principalId: string | undefined): string | undefined {
+  if (principalId === undefined) return undefined;
+  const i = principalId.indexOf(':');
+  if (i === -1 || i === principalId.length - 1) return undefined;
+  return principalId.slice(i + 1);
+}
+
+function isServiceLinkedRole(roleName: string | undefined, issuerArn: string | undefined): boolean {
+  if (roleName?.startsWith('AWSServiceRoleFor')) return true;
+  if (issuerArn?.includes(':role/aws-service-role/')) return true;
+  const issuerName = issuerArn ? lastSegment(issuerArn) : undefined;
+  return issuerName?.startsWith('AWSServiceRoleFor') ?? false;
+}
+
+function parseBool(v: unknown, yes: string, no: string): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (typeof v !== 'string') return undefined;
+  const s = v.trim().toLowerCase();
+  if (s === yes) return true;
+  if (s === no) return false;
+  return undefined;
+}
+
+/**
+ * The principal behind one record. Pure and total: any record the decoder accepted (and any object at
+ * all) gives a principal with a non-empty `name` and `key`.
+ */
+export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions): Principal {
+  const ui: unknown = (record as { userIdentity?: unknown } | null | undefined)?.userIdentity;
+  const sourceIp = str(record, 'sourceIPAddress');
+  const userAgent = str(record, 'userAgent');
+
+  const rawType = str(ui, 'type');
+  const arn = str(ui, 'arn');
+  const principalId = str(ui, 'principalId');
+  const userName = str(ui, 'userName');
+  const invokedBy = str(ui, 'invokedBy');
+  const accountId = str(ui, 'accountId') ?? arnAccount(arn);
+  const sessionContext = obj(ui, 'sessionContext');
+  const issuer = obj(sessionContext, 'sessionIssuer');
+  const issuerArn = str(issuer, 'arn');
+  const issuerUserName = str(issuer, 'userName');
+  const onBehalfOf = obj(ui, 'onBehalfOf');
+  const onBehalfOfUserId = str(onBehalfOf, 'userId');
+
+  const hasIdentity =
+    arn !== undefined ||
+    userName !== undefined ||
+    principalId !== undefined ||
+    onBehalfOfUserId !== undefined;
+  // A service event carries no identity of its own, only the service: `{accountId, invokedBy}`
+  // (e.g. SharedSnapshotVolumeCreated, EndSecretVersionDelete). Those are the service, not nobody.
+  const serviceOnly =
+    rawType === undefined &&
+    !hasIdentity &&
+    (isAwsServiceHost(invokedBy) ||
+      invokedBy === 'AWS Internal' ||
+      isAwsServiceHost(sourceIp) ||
+      sourceIp === 'AWS Internal');
+
+  let type: PrincipalType;
+  if (rawType !== undefined && KNOWN_TYPES.has(rawType)) type = rawType as PrincipalType;
+  else if (serviceOnly) type = 'AWSService';
+  else type = 'Unknown';
+
+  let name: string | undefined;
+  let sessionName: string | undefined;
+  let issuerName: string | undefined = issuerUserName ?? (issuerArn ? lastSegment(issuerArn) : undefined);
+  let key: string | undefined;
+  let assumedRole: string | undefined;
+
+  switch (type) {
+    case 'IAMUser': {
+      name = userName ?? lastSegment(arnResource(arn) ?? '') ?? principalId;
+      key = arn;
+      break;
+    }
+    case 'AssumedRole': {
+      const parsed = parseAssumedRoleArn(arn);
+      sessionName = parsed.session ?? (arn === undefined ? principalIdTail(principalId) : undefined);
+      assumedRole = parsed.role;
+      const role = parsed.role ?? issuerName;
+      issuerName ??= parsed.role;
+      if (role && sessionName) name = `${role}/${sessionName}`;
+      else name = role ?? sessionName ?? userName ?? principalId;
+      key = arn;
+      break;
+    }
+    case 'Root': {
+      name = 'root';
+      key = `root:${accountId ?? 'unknown'}`;
+      break;
+    }
+    case 'FederatedUser': {
+      const res = arnResource(arn);
+      name =
+        (res?.startsWith('federated-user/') ? lastSegment(res) : undefined) ?? principalIdTail(principalId);
+      name ??= userName ?? principalId;
+      key = arn;
+      break;
+    }
+    case 'AWSService': {
+      name =
+        invokedBy ??
+        principalId ??
+        (isAwsServiceHost(sourceIp) || sourceIp === 'AWS Internal' ? sourceIp : undefined);
+      key = arn;
+      break;
+    }
+    case 'IdentityCenterUser': {
+      name = userName ?? onBehalfOfUserId ?? principalId;
+      key = arn ?? (onBehalfOfUserId ? `identity-center:${onBehalfOfUserId}` : undefined);
+      break;
+    }
+    default: {
+      // SAMLUser, WebIdentityUser, AWSAccount, Unknown.
+      name =
+        userName ??
+        lastSegment(arnResource(arn) ?? '') ??
+        principalId ??
+        (accountId ? `account:${accountId}` : undefined);
+      key = arn;
+    }
+  }
+  name ??= 'unknown';
+  key ??= name;
+
+  // Email: the user's own name, then an assumed-role session name, then the Identity Center user,
+  // then the tail of the principalId (`AROA…:someone@example.com`).
+  let email: string | undefined;
+  let emailSource: Principal['emailSource'];
+  const ownName =
+    type === 'IAMUser' || type === 'SAMLUser' || type === 'WebIdentityUser' || type === 'IdentityCenterUser'
+      ? userName
+      : type === 'FederatedUser'
+        ? name
+        : undefined;
+  const principalIdEmail =
+    type === 'Unknown' || type === 'AWSService' ? undefined : principalIdTail(principalId);
+  if (isEmail(ownName)) {
+    email = ownName;
+    emailSource = 'user_name';
+  } else if (isEmail(sessionName)) {
+    email = sessionName;
+    emailSource = 'session_name';
+  } else if (isEmail(onBehalfOfUserId)) {
+    email = onBehalfOfUserId;
+    emailSource = 'on_behalf_of';
+  } else if (isEmail(principalIdEmail)) {
+    email = principalIdEmail;
+    emailSource = 'principal_id';
+  }
+  if (email !== undefined) email = email.toLowerCase();
+
+  // MFA: a console sign-in says so itself; otherwise the session's attributes.
+  let mfa: boolean | undefined;
+  if (str(record, 'eventName') === 'ConsoleLogin') {
+    mfa = parseBool(val(obj(record, 'additionalEventData'), 'MFAUsed'), 'yes', 'no');
+  }
+  mfa ??= parseBool(val(obj(sessionContext, 'attributes'), 'mfaAuthenticated'), 'true', 'false');
+
+  // An AWS service acting on its own: type AWSService (given, or inferred above for service events),
+  // or a session of a service-linked role. A named identity whose call a service relayed (invokedBy
+  // cloudformation.amazonaws.com, sourceIPAddress "AWS Internal" from the console) stays that
+  // identity's call: the human who deployed the stack or clicked in the console is accountable.
+  const isAwsService =
+    type === 'AWSService' ||
+    (type === 'AssumedRole' && isServiceLinkedRole(assumedRole ?? issuerUserName, issuerArn));
+
+  const anonymous =
+    principalId?.toLowerCase() === 'anonymous' ||
+    principalId === 'ANONYMOUS_PRINCIPAL' ||
+    accountId === 'ANONYMOUS_PRINCIPAL';
+  const isUnattributable =
+    !isAwsService &&
+    (type === 'Unknown' || anonymous || (type === 'AWSAccount' && arn === undefined) || !hasIdentity);
+
+  const automation = options?.automation;
+  const isAutomation =
+    automation !== undefined &&
+    automation.length > 0 &&
+    (matchesAnyGlob(arn, automation) || matchesAnyGlob(issuerArn, automation));
+
+  const principal: Principal = { type, name, isAwsService, isAutomation, isUnattributable, key };
+  if (accountId !== undefined) principal.accountId = accountId;
+  if (arn !== undefined) principal.arn = arn;
+  if (sessionName !== undefined) principal.sessionName = sessionName;
+  if (issuerArn !== undefined) principal.issuerArn = issuerArn;
+  if (
+    issuerName !== undefined &&
+    (type === 'AssumedRole' || type === 'FederatedUser' || issuerArn !== undefined)
+  ) {
+    principal.issuerName = issuerName;
+  }
+  if (email !== undefined) {
+    principal.email = email;
+    principal.emailSource = emailSource;
+  }
+  if (mfa !== undefined) principal.mfa = mfa;
+  if (sourceIp !== undefined) principal.sourceIp = sourceIp;
+  if (userAgent !== undefined) principal.userAgent = userAgent;
+  return principal;
+}

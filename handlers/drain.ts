@@ -1,0 +1,340 @@
+/**
+ * One drain run: receive from the queue (several receivers in parallel) until it is empty or the run's
+ * time budget is spent; decode, claim, decide, make each decision durable, and only then delete.
+ *
+ * Delivery guarantees (DESIGN.md): a message is deleted only when every record in it is durable (or
+ * was already decided); a message that cannot be decoded is reported and left for the dead-letter
+ * queue; a failure to store leaves the message for redelivery; duplicates are absorbed by the claim.
+ */
+import type { Logger } from 'pino';
+import { decisionToEcs } from '../audit/ecs.js';
+import type { AuditTrail } from '../audit/trail.js';
+import { decodeMessage, describeFailure } from '../cloudtrail/decode.js';
+import type { CloudTrailRecord } from '../cloudtrail/record.js';
+import type { Queue, QueueMessage } from '../integrations/queue.js';
+import type { RuleSet } from '../rules/types.js';
+import type { Store } from '../store/store.js';
+import type { Counters, Silence, VerificationCall } from '../store/types.js';
+import { type Decision, decide, type PolicyConfig } from './decide.js';
+import type { EngineerDirectory } from './ports.js';
+import { silenceLookup, userSilence } from './silences.js';
+
+export interface DrainDeps {
+  queue: Queue;
+  store: Store;
+  ruleSet: RuleSet;
+  directory: EngineerDirectory;
+  audit: AuditTrail;
+  logger: Logger;
+  policy: PolicyConfig;
+  verifyTimeoutMs: number;
+  /** This replica's name, recorded on claims. */
+  owner: string;
+  clock?: () => Date;
+  /** Called for every durable decision (shadow mode prints them). */
+  onDecision?: (decision: Decision) => void;
+}
+
+export interface DrainOptions {
+  /** Stop receiving once this much time has passed (the batch in hand is finished). */
+  budgetMs: number;
+  receivers: number;
+  waitSeconds: number;
+  visibilityTimeoutSeconds: number;
+  /** How long a claim protects a record from other drainers. */
+  leaseMs: number;
+}
+
+export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
+  budgetMs: 10_000,
+  receivers: 4,
+  waitSeconds: 1,
+  visibilityTimeoutSeconds: 60,
+  leaseMs: 60_000,
+};
+
+export interface DrainReport {
+  startedAt: Date;
+  durationMs: number;
+  received: number;
+  records: number;
+  decided: number;
+  duplicates: number;
+  busy: number;
+  poison: number;
+  errors: number;
+  deleted: number;
+  byAction: { log: number; notify: number; alert: number };
+  verificationsOpened: number;
+  alertsCreated: number;
+  stoppedBy: 'empty' | 'budget' | 'signal' | 'error';
+}
+
+/** What became of one record. */
+type Outcome = 'decided' | 'duplicate' | 'busy' | 'failed';
+
+const dayOf = (d: Date) => d.toISOString().slice(0, 10);
+
+export function callOf(d: Decision): VerificationCall {
+  const r = d.record;
+  return {
+    eventId: r.eventID,
+    eventName: r.eventName,
+    eventSource: r.eventSource,
+    eventTime: r.eventTime,
+    account: r.recipientAccountId ?? d.principal.accountId,
+    region: r.awsRegion,
+    ruleIds: d.matches.map((m) => m.ruleId),
+    action: d.action,
+    reason: d.reasons[0],
+    summary: d.summary,
+  };
+}
+
+/**
+ * Drain the queue once. Never throws for a bad message or a failed store write; throws only if the
+ * queue itself cannot be reached at the first receive.
+ *
+ * @example const report = await drainQueue(deps, DEFAULT_DRAIN_OPTIONS, shutdown.signal);
+ */
+export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: AbortSignal): Promise<DrainReport> {
+  const clock = deps.clock ?? (() => new Date());
+  const startedAt = clock();
+  const report: DrainReport = {
+    startedAt,
+    durationMs: 0,
+    received: 0,
+    records: 0,
+    decided: 0,
+    duplicates: 0,
+    busy: 0,
+    poison: 0,
+    errors: 0,
+    deleted: 0,
+    byAction: { log: 0, notify: 0, alert: 0 },
+    verificationsOpened: 0,
+    alertsCreated: 0,
+    stoppedBy: 'empty',
+  };
+  const counters: Counters = {};
+  const count = (name: string, n = 1) => {
+    counters[name] = (counters[name] ?? 0) + n;
+  };
+  const silences = await deps.store.listActiveSilences(startedAt);
+  const lookup = silenceLookup(silences);
+  const deadline = startedAt.getTime() + opts.budgetMs;
+
+  const receiver = async () => {
+    while (true) {
+      if (signal?.aborted) return void (report.stoppedBy = 'signal');
+      if (clock().getTime() >= deadline) return void (report.stoppedBy = 'budget');
+      let messages: QueueMessage[];
+      try {
+        messages = await deps.queue.receive({
+          max: 10,
+          waitSeconds: opts.waitSeconds,
+          visibilityTimeoutSeconds: opts.visibilityTimeoutSeconds,
+        });
+      } catch (err) {
+        report.errors++;
+        report.stoppedBy = 'error';
+        deps.logger.error({ err }, 'drain: receive failed; the run stops and the next one retries');
+        return;
+      }
+      if (messages.length === 0) return;
+      report.received += messages.length;
+      await processBatch(messages);
+    }
+  };
+
+  async function processBatch(messages: QueueMessage[]): Promise<void> {
+    // A slow batch extends its visibility once, long, rather than letting messages reappear
+    // (local-aws-sqs counts each extension as a receive, so extensions stay rare).
+    const extendAfterMs = (opts.visibilityTimeoutSeconds * 1000) / 2;
+    const extender = setTimeout(() => {
+      deps.queue
+        .extendVisibility(messages, opts.visibilityTimeoutSeconds * 4)
+        .catch((err) => deps.logger.warn({ err }, 'drain: could not extend visibility'));
+    }, extendAfterMs);
+    extender.unref();
+    try {
+      const recordsByMessage = new Map<string, CloudTrailRecord[]>();
+      for (const m of messages) {
+        const result = decodeMessage(m.body);
+        if (!result.ok) {
+          report.poison++;
+          count('drain.poison');
+          deps.logger.warn(
+            { messageId: m.id, receiveCount: m.receiveCount, reason: result.reason, detail: result.detail },
+            `drain: message ${m.id} cannot be decoded (${describeFailure(result)}); left for the dead-letter queue (receive ${m.receiveCount})`,
+          );
+          continue;
+        }
+        for (const bad of result.invalid) {
+          count('drain.invalid_record');
+          deps.logger.warn(
+            { messageId: m.id, reason: bad.reason, detail: bad.detail },
+            `drain: a record in message ${m.id} was rejected (${describeFailure(bad)}); the rest of the message is decided`,
+          );
+        }
+        recordsByMessage.set(m.id, result.records);
+      }
+
+      const unique = new Map<string, CloudTrailRecord>();
+      for (const records of recordsByMessage.values()) for (const r of records) unique.set(r.eventID, r);
+      report.records += unique.size;
+      const claims =
+        unique.size > 0
+          ? await deps.store.claimEvents([...unique.keys()], deps.owner, opts.leaseMs, clock())
+          : new Map<string, string>();
+      const outcomes = new Map<string, Outcome>();
+      await Promise.all(
+        [...unique.values()].map(async (record) => {
+          const claim = claims.get(record.eventID);
+          if (claim === 'duplicate') {
+            report.duplicates++;
+            outcomes.set(record.eventID, 'duplicate');
+          } else if (claim === 'busy') {
+            report.busy++;
+            outcomes.set(record.eventID, 'busy');
+          } else if (claim === 'claimed') {
+            outcomes.set(record.eventID, await decideAndStore(record));
+          } else {
+            outcomes.set(record.eventID, 'failed');
+          }
+        }),
+      );
+      await deps.audit.flush();
+
+      const deletable = messages.filter((m) => {
+        const records = recordsByMessage.get(m.id);
+        if (!records) return false; // poison: left for the redrive policy
+        return records.every((r) => {
+          const o = outcomes.get(r.eventID);
+          return o === 'decided' || o === 'duplicate';
+        });
+      });
+      if (deletable.length > 0) {
+        try {
+          const { deleted, failed } = await deps.queue.deleteBatch(deletable);
+          report.deleted += deleted.length;
+          for (const f of failed) {
+            deps.logger.warn(`drain: delete of message ${f.id} failed (${f.reason}); its redelivery will be absorbed`);
+          }
+        } catch (err) {
+          report.errors++;
+          deps.logger.warn({ err }, 'drain: delete failed; redelivered messages will be absorbed as duplicates');
+        }
+      }
+    } catch (err) {
+      report.errors++;
+      deps.logger.error({ err }, 'drain: batch failed; its messages stay on the queue for redelivery');
+    } finally {
+      clearTimeout(extender);
+    }
+  }
+
+  async function decideAndStore(record: CloudTrailRecord): Promise<Outcome> {
+    const now = clock();
+    try {
+      const decision = decide(record, deps.ruleSet, { now, policy: deps.policy, silences: lookup });
+      let verificationId: string | undefined;
+      let alertId: string | undefined;
+      if (decision.action === 'notify') {
+        const resolution = await deps.directory.resolve(decision.principal);
+        const silenced = resolution.ok ? userSilence(silences, resolution.engineer.slackUserId) : undefined;
+        if (silenced) {
+          decision.action = 'log';
+          decision.silence = { id: silenced.id, reason: silenced.reason, createdBy: silenced.createdBy };
+          decision.reasons.push(`silenced by ${silenced.id}: ${silenced.reason}`);
+        } else if (resolution.ok) {
+          const added = await deps.store.addNotifyCall(resolution.engineer.key, callOf(decision), {
+            now,
+            deadline: new Date(now.getTime() + deps.verifyTimeoutMs),
+          });
+          verificationId = added.verificationId;
+          if (added.created) {
+            report.verificationsOpened++;
+            count('verification.opened');
+          }
+        } else {
+          // Fail closed: no one can be asked, so the security team is.
+          decision.action = 'alert';
+          decision.page = true;
+          decision.severity = 'error';
+          decision.reasons.push(`unattributed: ${resolution.reason}`);
+          decision.adjustments.push({ kind: 'unattributable', from: 'notify', to: 'alert', reason: resolution.reason });
+          count('escalation.unattributed');
+        }
+      }
+      if (decision.action === 'alert') {
+        const { alert, created } = await deps.store.createAlert({
+          kind: 'call',
+          eventId: record.eventID,
+          severity: decision.severity,
+          summary: decision.summary,
+          ruleIds: decision.matches.map((m) => m.ruleId),
+          reasons: decision.reasons,
+          page: decision.page,
+          at: now,
+        });
+        alertId = alert.id;
+        if (created) {
+          report.alertsCreated++;
+          count('alert.created');
+          if (decision.page) count('page.queued');
+        }
+      }
+      if (decision.silence) {
+        count(`silence.${decision.silence.id}.hits`);
+        await deps.store.recordSilenceHit(decision.silence.id, now).catch(() => false);
+      }
+      deps.audit.write(decisionToEcs(decision, { verificationId, alertId, at: now }));
+      await deps.store.completeEvent(
+        record.eventID,
+        deps.owner,
+        {
+          action: decision.action,
+          ruleIds: decision.matches.map((m) => m.ruleId),
+          reason: decision.reasons[0],
+          verificationId,
+          alertId,
+          silenceIds: decision.silence ? [decision.silence.id] : undefined,
+        },
+        now,
+      );
+      report.decided++;
+      deps.onDecision?.(decision);
+      report.byAction[decision.action]++;
+      count(`decided.${decision.action}`);
+      for (const m of decision.matches) count(`rule.${m.ruleId}.${decision.action}`);
+      return 'decided';
+    } catch (err) {
+      report.errors++;
+      deps.logger.error(
+        { err, eventID: record.eventID },
+        `drain: could not store the decision for ${record.eventID}; its message stays for redelivery`,
+      );
+      await deps.store.releaseEvent(record.eventID, deps.owner).catch(() => false);
+      return 'failed';
+    }
+  }
+
+  await Promise.all(Array.from({ length: Math.max(1, opts.receivers) }, receiver));
+  report.durationMs = clock().getTime() - startedAt.getTime();
+  if (Object.keys(counters).length > 0) {
+    await deps.store
+      .incrementCounters(dayOf(startedAt), counters)
+      .catch((err) => deps.logger.warn({ err }, 'drain: could not record the run counters'));
+  }
+  await deps.store
+    .recordDrainRun({
+      at: startedAt,
+      received: report.received,
+      decided: report.decided,
+      errors: report.errors,
+      durationMs: report.durationMs,
+    })
+    .catch((err) => deps.logger.warn({ err }, 'drain: could not record the run'));
+  return report;
+}

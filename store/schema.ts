@@ -1,0 +1,115 @@
+/**
+ * secbot's single DynamoDB table: the schema as data, and the key of every item kind.
+ *
+ * Table: partition key `pk` (S), sort key `sk` (S); one global secondary index `gsi1`
+ * (`gsi1pk` S, `gsi1sk` S, projection ALL) for "by state / due time" queries; TTL attribute `ttl`
+ * (epoch seconds). Every item carries `entity` (its kind). Timestamps are ISO-8601 UTC strings.
+ *
+ * | item                  | pk                     | sk                           | gsi1pk / gsi1sk                              | ttl                  |
+ * | --------------------- | ---------------------- | ---------------------------- | -------------------------------------------- | -------------------- |
+ * | event claim           | `EVENT#<eventID>`      | `EVENT`                      | —                                            | claim + 14 d         |
+ * | verification header   | `VER#<id>`             | `VER`                        | `VER#<state>` / deadline (OPEN, DUO_PENDING) or closedAt (closed) | closed + 90 d |
+ * | verification call     | `VER#<id>`             | `CALL#<eventTime>#<eventID>` | —                                            | join + 97 d          |
+ * | open-verification lock| `OPEN#<engineerKey>`   | `OPEN`                       | —                                            | —                    |
+ * | alert                 | `ALERT#<id>`           | `ALERT`                      | `PAGE#PENDING` / nextAttemptAt while the page is due, then `ALERT#<state>` / createdAt | resolved + 90 d |
+ * | silence               | `SILENCE#<id>`         | `SILENCE`                    | `SILENCE` / expiresAt (until deleted)        | expiry + 30 d        |
+ * | day counters          | `COUNTERS#<YYYY-MM-DD>`| `COUNTERS`                   | —                                            | day + 400 d          |
+ * | last drain run        | `RUN#drain`            | `LAST`                       | —                                            | —                    |
+ * | run lease             | `LEASE#<name>`         | `LEASE`                      | —                                            | —                    |
+ *
+ * - **Event claim** — two-phase dedupe of CloudTrail `eventID`s: `status: claimed` with `claimedBy`
+ *   and `leaseUntil` (conditional put: absent, expired, or lease run out), then `status: decided` with
+ *   the decision summary. Decided → duplicate; live lease → busy (leave the message for redelivery).
+ * - **Verification header** — state `OPEN | DUO_PENDING | CONFIRMED | ESCALATED`, `callCount`, the
+ *   `joined` map (eventID → eventTime: the membership, updated atomically with the count so a call
+ *   joins exactly once), the first few calls (`preview`), `history` of transitions, DM reference and
+ *   `dmStatus`, `needsUpdate`, Duo fields. Calls are separate items under the same pk so hundreds fit.
+ * - **Open-verification lock** — points at the engineer's one OPEN verification. Joining is a
+ *   conditional update on the header (`state = OPEN`); a lock that points at a verification no longer
+ *   OPEN is replaced conditionally (on the old pointer), so replicas agree on one OPEN verification.
+ * - **Alert** — id `a_<eventID>` or `a_<verificationId>` (the PagerDuty `dedup_key`), created with a
+ *   conditional put; the page outbox (`pageStatus`, attempts, `nextAttemptAt`) sits on the item.
+ * - **Counters** — one item per day, one top-level number attribute `c:<name>` per counter (atomic ADD).
+ *
+ * DynamoDB deletes expired items lazily (within days) and dynalite never does, so every read treats
+ * an item whose `ttl` has passed as absent, and conditional creates may overwrite such an item.
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+/** The table's shape, as data: `ensureTable` checks an existing table against it; Terraform can too. */
+export const TABLE_SCHEMA = {
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  globalSecondaryIndexes: [
+    {
+      name: 'gsi1',
+      partitionKey: { name: 'gsi1pk', type: 'S' },
+      sortKey: { name: 'gsi1sk', type: 'S' },
+      projection: 'ALL',
+    },
+  ],
+  ttlAttribute: 'ttl',
+  billingMode: 'PAY_PER_REQUEST',
+} as const;
+
+export const GSI1 = TABLE_SCHEMA.globalSecondaryIndexes[0].name;
+
+/** The CreateTable request for the schema (on-demand billing). */
+export function createTableInput(tableName: string): CreateTableCommandInput {
+  const s = TABLE_SCHEMA;
+  const attrs = new Map<string, 'S'>();
+  attrs.set(s.partitionKey.name, s.partitionKey.type);
+  attrs.set(s.sortKey.name, s.sortKey.type);
+  for (const g of s.globalSecondaryIndexes) {
+    attrs.set(g.partitionKey.name, g.partitionKey.type);
+    attrs.set(g.sortKey.name, g.sortKey.type);
+  }
+  return {
+    TableName: tableName,
+    BillingMode: s.billingMode,
+    AttributeDefinitions: [...attrs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    KeySchema: [
+      { AttributeName: s.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: s.sortKey.name, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: s.globalSecondaryIndexes.map((g) => ({
+      IndexName: g.name,
+      KeySchema: [
+        { AttributeName: g.partitionKey.name, KeyType: 'HASH' },
+        { AttributeName: g.sortKey.name, KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: g.projection },
+    })),
+  };
+}
+
+/** Item keys, one function per kind, so the layout above lives in one place. */
+export const keys = {
+  event: (eventId: string) => ({ pk: `EVENT#${eventId}`, sk: 'EVENT' }),
+  verification: (id: string) => ({ pk: `VER#${id}`, sk: 'VER' }),
+  verificationCall: (id: string, eventTime: string, eventId: string) => ({
+    pk: `VER#${id}`,
+    sk: `CALL#${eventTime}#${eventId}`,
+  }),
+  callPrefix: 'CALL#',
+  openLock: (engineerKey: string) => ({ pk: `OPEN#${engineerKey}`, sk: 'OPEN' }),
+  alert: (id: string) => ({ pk: `ALERT#${id}`, sk: 'ALERT' }),
+  silence: (id: string) => ({ pk: `SILENCE#${id}`, sk: 'SILENCE' }),
+  counters: (day: string) => ({ pk: `COUNTERS#${day}`, sk: 'COUNTERS' }),
+  drainRun: () => ({ pk: 'RUN#drain', sk: 'LAST' }),
+  lease: (name: string) => ({ pk: `LEASE#${name}`, sk: 'LEASE' }),
+} as const;
+
+/** gsi1 partition values. */
+export const gsi = {
+  verificationState: (state: string) => `VER#${state}`,
+  pagePending: 'PAGE#PENDING',
+  alertState: (state: string) => `ALERT#${state}`,
+  silences: 'SILENCE',
+} as const;
+
+/** The `entity` attribute: what kind of item a row is. */
+export type Entity = 'event' | 'verification' | 'call' | 'lock' | 'alert' | 'silence' | 'counters' | 'run' | 'lease';
+
+/** Counter attributes are `c:<name>` so free-form names never clash with the item's own attributes. */
+export const COUNTER_PREFIX = 'c:';

@@ -1,0 +1,150 @@
+/** The `Store` interface: everything secbot keeps durably. `createDynamoStore` implements it. */
+import type {
+  AddNotifyCallResult,
+  AlertItem,
+  AlertPatch,
+  AlertState,
+  ChannelStatus,
+  ClaimResult,
+  Counters,
+  DecisionSummary,
+  DmStatus,
+  DrainRun,
+  EventClaim,
+  NewAlert,
+  NewSilence,
+  Silence,
+  Verification,
+  VerificationCall,
+  VerificationPatch,
+  VerificationState,
+} from './types.js';
+
+export { createDynamoStore, type DynamoStoreOptions } from './dynamo-store.js';
+
+export interface TransitionInput {
+  /** The states the change applies to; anything else loses with `AlreadyDecidedError`. */
+  from: readonly VerificationState[];
+  to: VerificationState;
+  /** Who: a Slack user id, `duo`, `sweep`, `secbot`. */
+  by: string;
+  reason: string;
+  at: Date;
+  /** Fields written in the same conditional update (intent before side effect). */
+  set?: VerificationPatch;
+  /** Also require this callCount (the engineer answered the calls they were shown). */
+  expectCallCount?: number;
+}
+
+export interface VerificationUpdate {
+  set: VerificationPatch;
+  at: Date;
+  /** Conditions; a change that does not meet them throws `AlreadyDecidedError`. */
+  when?: { state?: readonly VerificationState[]; dmStatus?: readonly DmStatus[]; callCount?: number };
+}
+
+export interface AlertUpdate {
+  set: AlertPatch;
+  at: Date;
+  when?: { state?: readonly AlertState[]; channelStatus?: readonly ChannelStatus[] };
+}
+
+/**
+ * Durable state for the drain, the verification workflow, alerts, silences and metrics.
+ * Every state change is one conditional write: the loser of a race gets `AlreadyDecidedError`
+ * (or a `'duplicate'`/`'busy'` answer) and must not perform the side effect.
+ * Any other DynamoDB failure surfaces as `StoreError` (code `store_unavailable`).
+ */
+export interface Store {
+  readonly tableName: string;
+
+  // --- event claims: delivery dedupe ------------------------------------------------------------
+  /**
+   * Claim a CloudTrail eventID for `leaseMs`. `'claimed'`: decide it, then `completeEvent`.
+   * `'duplicate'`: already decided — delete the message. `'busy'`: another drainer holds a live
+   * lease — leave the message for redelivery. An expired lease is taken over.
+   *
+   * @example
+   * if ((await store.claimEvent(r.eventID, replicaId, 60_000)) !== 'claimed') continue;
+   */
+  claimEvent(eventId: string, owner: string, leaseMs: number, now?: Date): Promise<ClaimResult>;
+  /** `claimEvent` for a batch: one BatchGetItem pre-filters decided ids, then conditional claims. */
+  claimEvents(eventIds: readonly string[], owner: string, leaseMs: number, now?: Date): Promise<Map<string, ClaimResult>>;
+  /** Store the decision and mark the event decided. Throws `ClaimLostError` if another owner holds it. */
+  completeEvent(eventId: string, owner: string, decision: DecisionSummary, now?: Date): Promise<EventClaim>;
+  /** Give up a claim we hold (decision failed) so a redelivery can retry at once. */
+  releaseEvent(eventId: string, owner: string): Promise<boolean>;
+  getEventClaim(eventId: string, now?: Date): Promise<EventClaim | undefined>;
+
+  // --- verifications ----------------------------------------------------------------------------
+  /**
+   * Add a notify call for an engineer: it joins their OPEN verification, or opens a new one (with
+   * `deadline`) when there is none. Safe across replicas; the same eventID joins once.
+   */
+  addNotifyCall(
+    engineerKey: string,
+    call: VerificationCall,
+    opts: { now: Date; deadline: Date },
+  ): Promise<AddNotifyCallResult>;
+  getVerification(id: string): Promise<Verification | undefined>;
+  /** The engineer's OPEN verification, if any. */
+  findOpenVerification(engineerKey: string): Promise<Verification | undefined>;
+  /** Every call of a verification, in event-time order. */
+  listVerificationCalls(id: string, opts?: { limit?: number }): Promise<VerificationCall[]>;
+  /**
+   * Verifications in a state via gsi1, oldest deadline first (OPEN / DUO_PENDING) or oldest closing
+   * first (closed states). `dueBefore`: only those whose deadline (or closing) is at or before it.
+   */
+  listVerifications(
+    state: VerificationState,
+    opts?: { dueBefore?: Date; limit?: number; newestFirst?: boolean },
+  ): Promise<Verification[]>;
+  /**
+   * One conditional update from `from` to `to`, appending to history; releases the engineer's lock
+   * when leaving OPEN. Returns the new verification. Throws `AlreadyDecidedError` when it lost.
+   */
+  transitionVerification(id: string, input: TransitionInput): Promise<Verification>;
+  /** A conditional update that does not change the state (DM intent, DM reference, needsUpdate…). */
+  updateVerification(id: string, input: VerificationUpdate): Promise<Verification>;
+
+  // --- alerts -----------------------------------------------------------------------------------
+  /** Create the alert unless it exists (idempotent); returns the stored alert either way. */
+  createAlert(input: NewAlert): Promise<{ alert: AlertItem; created: boolean }>;
+  getAlert(id: string): Promise<AlertItem | undefined>;
+  /** Alerts whose page is pending and due at `now`, oldest first. */
+  listDuePages(now: Date, limit?: number): Promise<AlertItem[]>;
+  /** Alerts in a state, newest first (including those whose page is still pending). */
+  listAlerts(state: AlertState, opts?: { limit?: number }): Promise<AlertItem[]>;
+  /** Mark the page delivered; false when it was not pending (someone else marked it). */
+  markPageSent(id: string, at: Date): Promise<boolean>;
+  /** Count a failed page and schedule the next attempt; false when it was not pending. */
+  recordPageFailure(id: string, failure: { at: Date; error: string; nextAttemptAt: Date }): Promise<boolean>;
+  /** OPEN → ACKNOWLEDGED. Throws `AlreadyDecidedError` otherwise. */
+  acknowledgeAlert(id: string, by: string, at?: Date): Promise<AlertItem>;
+  /** OPEN | ACKNOWLEDGED → RESOLVED. Throws `AlreadyDecidedError` otherwise. */
+  resolveAlert(id: string, by: string, at?: Date, reason?: string): Promise<AlertItem>;
+  /** A conditional update that does not change the state (channel message intent and reference). */
+  updateAlert(id: string, input: AlertUpdate): Promise<AlertItem>;
+
+  // --- silences ---------------------------------------------------------------------------------
+  createSilence(input: NewSilence): Promise<Silence>;
+  getSilence(id: string, now?: Date): Promise<Silence | undefined>;
+  /** Silences not deleted whose expiry is after `now`. */
+  listActiveSilences(now: Date): Promise<Silence[]>;
+  /** Ends a silence (kept for the record until its TTL). Throws `NotFoundError` if none is active. */
+  deleteSilence(id: string, by: string, at?: Date): Promise<Silence>;
+  /** Count a call the silence lowered; false when the silence no longer exists. */
+  recordSilenceHit(id: string, at?: Date): Promise<boolean>;
+
+  // --- metrics and run state ----------------------------------------------------------------------
+  /** Atomically add to named counters of one day (`YYYY-MM-DD`). */
+  incrementCounters(day: string, counts: Counters): Promise<void>;
+  /** The counters of the given days, summed by name. */
+  readCounters(days: readonly string[]): Promise<Counters>;
+  /** Record a drain run; an older run never overwrites a newer one. */
+  recordDrainRun(run: { at: Date; received: number; decided: number; errors: number; durationMs: number }): Promise<void>;
+  lastDrainRun(): Promise<DrainRun | undefined>;
+  /** Take or renew a named lease (e.g. one drain at a time across replicas). */
+  acquireLease(name: string, owner: string, leaseMs: number, now?: Date): Promise<boolean>;
+  releaseLease(name: string, owner: string): Promise<boolean>;
+}

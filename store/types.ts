@@ -1,0 +1,237 @@
+/** The store's domain vocabulary: what secbot keeps in its table, as the rest of the app sees it. */
+import type { Action } from '../rules/types.js';
+
+/** Timestamps in domain objects are ISO-8601 strings (UTC, `Date#toISOString`), so they sort as text. */
+export type IsoTime = string;
+
+// ---------------------------------------------------------------------------------------------------
+// Event claims (delivery dedupe)
+
+/** What `claimEvent` found: we own the record now, it was decided already, or someone else holds it. */
+export type ClaimResult = 'claimed' | 'duplicate' | 'busy';
+
+/** The decision stored on a claimed event once it is durable. */
+export interface DecisionSummary {
+  action: Action;
+  ruleIds: string[];
+  reason?: string;
+  verificationId?: string;
+  alertId?: string;
+  /** Silences that lowered the decision, if any. */
+  silenceIds?: string[];
+}
+
+/** One CloudTrail `eventID`, claimed by a drainer (two-phase: `claimed` under a lease, then `decided`). */
+export interface EventClaim {
+  eventId: string;
+  status: 'claimed' | 'decided';
+  claimedBy: string;
+  claimedAt: IsoTime;
+  /** While `claimed`: when the lease runs out and another drainer may take the record over. */
+  leaseUntil?: IsoTime;
+  /** How many times the record was claimed (1 + takeovers). */
+  attempts: number;
+  decidedAt?: IsoTime;
+  decision?: DecisionSummary;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Verifications
+
+export type VerificationState = 'OPEN' | 'DUO_PENDING' | 'CONFIRMED' | 'ESCALATED';
+export const VERIFICATION_STATES: readonly VerificationState[] = ['OPEN', 'DUO_PENDING', 'CONFIRMED', 'ESCALATED'];
+/** States a verification never leaves. */
+export const TERMINAL_VERIFICATION_STATES: readonly VerificationState[] = ['CONFIRMED', 'ESCALATED'];
+
+/** Where the DM for a verification stands. `sending` is written before the Slack call (intent first). */
+export type DmStatus = 'pending' | 'sending' | 'sent' | 'failed';
+
+/** A Slack message reference. */
+export interface MessageRef {
+  channel: string;
+  ts: string;
+}
+
+/** One state change, appended to an item's `history`. */
+export interface Transition<S extends string = VerificationState> {
+  from: S;
+  to: S;
+  at: IsoTime;
+  /** Who caused it: a Slack user id, `duo`, `sweep`, `secbot`… */
+  by: string;
+  reason: string;
+}
+
+/** The short summary of one call kept under a verification (enough to render it; not the record). */
+export interface VerificationCall {
+  eventId: string;
+  eventName: string;
+  eventSource: string;
+  eventTime: IsoTime;
+  account?: string;
+  region?: string;
+  ruleIds: string[];
+  action: Action;
+  reason?: string;
+  /** One line for humans, e.g. "CreateAccessKey for user deploy-bot". */
+  summary?: string;
+}
+
+/** One question to one engineer, covering every call they made while it was open. */
+export interface Verification {
+  id: string;
+  /** Who is asked: a Slack user id, or for now the principal key or e-mail. */
+  engineerKey: string;
+  state: VerificationState;
+  createdAt: IsoTime;
+  updatedAt: IsoTime;
+  /** The engineer must answer by then (OPEN), or Duo must have answered (DUO_PENDING). */
+  deadline: IsoTime;
+  callCount: number;
+  /** Every eventID that joined, in event-time order. The header is the authority on membership. */
+  eventIds: string[];
+  /** The first few calls (see `PREVIEW_CALLS`); all of them via `listVerificationCalls`. */
+  preview: VerificationCall[];
+  lastCallAt: IsoTime;
+  history: Transition[];
+  dm?: MessageRef;
+  dmStatus: DmStatus;
+  dmError?: string;
+  /** New calls joined since the DM was last rendered. */
+  needsUpdate: boolean;
+  duoTxid?: string;
+  duoStartedAt?: IsoTime;
+  duoResult?: string;
+  escalationReason?: string;
+  /** Set when the verification reaches CONFIRMED or ESCALATED. */
+  closedAt?: IsoTime;
+}
+
+/** Fields a caller may set together with a transition or a plain update. Dates may be given as Date. */
+export interface VerificationPatch {
+  deadline?: Date | IsoTime;
+  dm?: MessageRef;
+  dmStatus?: DmStatus;
+  dmError?: string;
+  needsUpdate?: boolean;
+  duoTxid?: string;
+  duoStartedAt?: Date | IsoTime;
+  duoResult?: string;
+  escalationReason?: string;
+}
+
+/** What `addNotifyCall` did with the call. */
+export interface AddNotifyCallResult {
+  verificationId: string;
+  /** True when the call opened a new verification (the caller sends the DM). */
+  created: boolean;
+  /** True when this eventID had already joined that verification (nothing changed). */
+  duplicate: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Alerts
+
+export type AlertKind = 'call' | 'escalation';
+export type AlertState = 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';
+/** PagerDuty Events v2 severities. */
+export type AlertSeverity = 'critical' | 'error' | 'warning' | 'info';
+export type PageStatus = 'pending' | 'sent';
+export type ChannelStatus = 'pending' | 'sending' | 'sent' | 'failed';
+
+/** Something the security team is told about; its id is the PagerDuty `dedup_key`. */
+export interface AlertItem {
+  /** `a_<eventID>` for a single call, `a_<verificationId>` for an escalated verification. */
+  id: string;
+  kind: AlertKind;
+  verificationId?: string;
+  engineerKey?: string;
+  severity: AlertSeverity;
+  summary: string;
+  eventIds: string[];
+  ruleIds: string[];
+  reasons: string[];
+  state: AlertState;
+  createdAt: IsoTime;
+  updatedAt: IsoTime;
+  pageStatus: PageStatus;
+  pageAttempts: number;
+  lastError?: string;
+  lastAttemptAt?: IsoTime;
+  /** While `pageStatus` is `pending`: when the sweep should (re)try the page. */
+  nextAttemptAt?: IsoTime;
+  pageSentAt?: IsoTime;
+  channelMessage?: MessageRef;
+  channelStatus: ChannelStatus;
+  history: Transition<AlertState>[];
+  acknowledgedBy?: string;
+  resolvedBy?: string;
+}
+
+export type NewAlert = (
+  | { kind: 'call'; eventId: string; verificationId?: undefined }
+  | { kind: 'escalation'; verificationId: string; eventId?: undefined }
+) & {
+  severity: AlertSeverity;
+  summary: string;
+  /** Defaults to `[eventId]` for a call alert. */
+  eventIds?: string[];
+  ruleIds?: string[];
+  reasons: string[];
+  engineerKey?: string;
+  at: Date;
+};
+
+export interface AlertPatch {
+  channelMessage?: MessageRef;
+  channelStatus?: ChannelStatus;
+  summary?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Silences
+
+export type SilenceSelectorKind = 'rule' | 'event' | 'principal' | 'user' | 'account';
+export const SILENCE_SELECTOR_KINDS: readonly SilenceSelectorKind[] = ['rule', 'event', 'principal', 'user', 'account'];
+
+export interface SilenceSelector {
+  kind: SilenceSelectorKind;
+  value: string;
+}
+
+/** A staff decision to lower matching calls to log until `expiresAt`. */
+export interface Silence {
+  id: string;
+  selector: SilenceSelector;
+  reason: string;
+  createdBy: string;
+  createdAt: IsoTime;
+  expiresAt: IsoTime;
+  hits: number;
+  lastHitAt?: IsoTime;
+  deletedAt?: IsoTime;
+  deletedBy?: string;
+}
+
+export interface NewSilence {
+  selector: SilenceSelector;
+  reason: string;
+  createdBy: string;
+  expiresAt: Date;
+  /** Defaults to the current time. */
+  now?: Date;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Counters and run state
+
+/** Named counts, e.g. `decided.notify`, `rule.<id>.notify`, `verification.confirmed`. */
+export type Counters = Record<string, number>;
+
+export interface DrainRun {
+  at: IsoTime;
+  received: number;
+  decided: number;
+  errors: number;
+  durationMs: number;
+}

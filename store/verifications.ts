@@ -1,0 +1,488 @@
+/**
+ * Verifications: one OPEN verification per engineer (the lock item), calls joining it exactly once,
+ * and the state machine's conditional transitions.
+ */
+import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  attempt,
+  CONDITION_FAILED,
+  call,
+  getRaw,
+  iso,
+  queryAll,
+  read,
+  type StoreContext,
+  sleep,
+  ttlAfter,
+} from './context.js';
+import { AlreadyDecidedError, NotFoundError, StaleVerificationError, StoreError } from './errors.js';
+import { newId } from './ids.js';
+import { Expr, fromItem, toItem, Update } from './marshal.js';
+import { GSI1, gsi, keys } from './schema.js';
+import type { TransitionInput, VerificationUpdate } from './store.js';
+import {
+  type AddNotifyCallResult,
+  type DmStatus,
+  type MessageRef,
+  TERMINAL_VERIFICATION_STATES,
+  type Transition,
+  type Verification,
+  type VerificationCall,
+  type VerificationPatch,
+  type VerificationState,
+} from './types.js';
+
+/** How many calls the header keeps in `preview`. */
+export const PREVIEW_CALLS = 5;
+/** Calls live a little longer than the verification they belong to. */
+const CALL_EXTRA_DAYS = 7;
+const MAX_ROUNDS = 100;
+
+/** The edges of the state machine (DESIGN.md). */
+export const ALLOWED_TRANSITIONS: Readonly<Record<VerificationState, readonly VerificationState[]>> = {
+  OPEN: ['DUO_PENDING', 'ESCALATED'],
+  DUO_PENDING: ['CONFIRMED', 'ESCALATED'],
+  CONFIRMED: [],
+  ESCALATED: [],
+};
+
+const isTerminal = (s: VerificationState) => TERMINAL_VERIFICATION_STATES.includes(s);
+
+export function toVerification(raw: Record<string, unknown>): Verification {
+  const joined = read.obj<Record<string, unknown>>(raw, 'joined') ?? {};
+  const eventIds = Object.entries(joined)
+    .map(([id, t]) => [id, typeof t === 'string' ? t : ''] as const)
+    .sort((a, b) => (a[1] === b[1] ? (a[0] < b[0] ? -1 : 1) : a[1] < b[1] ? -1 : 1))
+    .map(([id]) => id);
+  const preview = read.list<VerificationCall>(raw, 'preview').sort(byEventTime);
+  return {
+    id: read.str(raw, 'id') ?? '',
+    engineerKey: read.str(raw, 'engineerKey') ?? '',
+    state: (read.str(raw, 'state') ?? 'OPEN') as VerificationState,
+    createdAt: read.str(raw, 'createdAt') ?? '',
+    updatedAt: read.str(raw, 'updatedAt') ?? '',
+    deadline: read.str(raw, 'deadline') ?? '',
+    callCount: read.num(raw, 'callCount'),
+    eventIds,
+    preview,
+    lastCallAt: read.str(raw, 'lastCallAt') ?? '',
+    history: read.list<Transition>(raw, 'history'),
+    dm: read.obj<MessageRef>(raw, 'dm'),
+    dmStatus: (read.str(raw, 'dmStatus') ?? 'pending') as DmStatus,
+    dmError: read.str(raw, 'dmError'),
+    needsUpdate: read.bool(raw, 'needsUpdate'),
+    duoTxid: read.str(raw, 'duoTxid'),
+    duoStartedAt: read.str(raw, 'duoStartedAt'),
+    duoResult: read.str(raw, 'duoResult'),
+    escalationReason: read.str(raw, 'escalationReason'),
+    closedAt: read.str(raw, 'closedAt'),
+  };
+}
+
+function byEventTime(a: VerificationCall, b: VerificationCall): number {
+  if (a.eventTime !== b.eventTime) return a.eventTime < b.eventTime ? -1 : 1;
+  return a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0;
+}
+
+/** Only the patch's known fields, dates as ISO strings (nobody overwrites keys or state this way). */
+function patchFields(p: VerificationPatch): Record<string, unknown> {
+  return {
+    deadline: p.deadline === undefined ? undefined : iso(p.deadline),
+    dm: p.dm ? { channel: p.dm.channel, ts: p.dm.ts } : undefined,
+    dmStatus: p.dmStatus,
+    dmError: p.dmError,
+    needsUpdate: p.needsUpdate,
+    duoTxid: p.duoTxid,
+    duoStartedAt: p.duoStartedAt === undefined ? undefined : iso(p.duoStartedAt),
+    duoResult: p.duoResult,
+    escalationReason: p.escalationReason,
+  };
+}
+
+function callSummary(c: VerificationCall): VerificationCall {
+  // Only the summary fields; undefined ones are dropped by the marshaller.
+  return {
+    eventId: c.eventId,
+    eventName: c.eventName,
+    eventSource: c.eventSource,
+    eventTime: c.eventTime,
+    account: c.account,
+    region: c.region,
+    ruleIds: [...c.ruleIds],
+    action: c.action,
+    reason: c.reason,
+    summary: c.summary,
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Reads
+
+export async function getVerification(ctx: StoreContext, id: string): Promise<Verification | undefined> {
+  const raw = await getRaw(ctx, 'getVerification', keys.verification(id));
+  return raw && raw.entity === 'verification' ? toVerification(raw) : undefined;
+}
+
+export async function findOpenVerification(ctx: StoreContext, engineerKey: string): Promise<Verification | undefined> {
+  const lock = await getRaw(ctx, 'findOpenVerification', keys.openLock(engineerKey));
+  const vid = lock ? read.str(lock, 'verificationId') : undefined;
+  if (!vid) return undefined;
+  const v = await getVerification(ctx, vid);
+  return v?.state === 'OPEN' ? v : undefined;
+}
+
+export async function listVerificationCalls(
+  ctx: StoreContext,
+  id: string,
+  opts: { limit?: number } = {},
+): Promise<VerificationCall[]> {
+  const x = new Expr();
+  const k = keys.verification(id);
+  const rows = await queryAll(
+    ctx,
+    'listVerificationCalls',
+    {
+      KeyConditionExpression: `${x.name('pk')} = ${x.value(k.pk)} AND begins_with(${x.name('sk')}, ${x.value(keys.callPrefix)})`,
+      ConsistentRead: true,
+      ...x.params(),
+    },
+    opts.limit,
+  );
+  return rows.map((r) => read.obj<VerificationCall>(r, 'call')).filter((c): c is VerificationCall => c !== undefined);
+}
+
+export async function listVerifications(
+  ctx: StoreContext,
+  state: VerificationState,
+  opts: { dueBefore?: Date; limit?: number; newestFirst?: boolean } = {},
+): Promise<Verification[]> {
+  const x = new Expr();
+  let kc = `${x.name('gsi1pk')} = ${x.value(gsi.verificationState(state))}`;
+  if (opts.dueBefore) kc += ` AND ${x.name('gsi1sk')} <= ${x.value(opts.dueBefore.toISOString())}`;
+  const rows = await queryAll(
+    ctx,
+    'listVerifications',
+    { IndexName: GSI1, KeyConditionExpression: kc, ScanIndexForward: !opts.newestFirst, ...x.params() },
+    opts.limit,
+  );
+  // The index is eventually consistent: trust the item's own state.
+  return rows.filter((r) => r.entity === 'verification' && r.state === state).map(toVerification);
+}
+
+// ------------------------------------------------------------------------------------------------
+// addNotifyCall
+
+type JoinOutcome = { kind: 'joined'; callCount: number } | { kind: 'duplicate' } | { kind: 'not_open' };
+
+async function joinVerification(
+  ctx: StoreContext,
+  vid: string,
+  c: VerificationCall,
+  now: Date,
+): Promise<JoinOutcome> {
+  const x = new Expr();
+  const u = new Update(x);
+  u.set.push(`${x.path('joined', c.eventId)} = ${x.value(c.eventTime)}`);
+  u.assign({ needsUpdate: true, lastCallAt: now.toISOString(), updatedAt: now.toISOString() });
+  u.add.push(`${x.name('callCount')} ${x.value(1)}`);
+  const cond = `${x.name('state')} = ${x.value('OPEN')} AND attribute_not_exists(${x.path('joined', c.eventId)})`;
+  const r = await attempt('addNotifyCall', () =>
+    ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.table,
+        Key: toItem(keys.verification(vid)),
+        UpdateExpression: u.toString(),
+        ConditionExpression: cond,
+        ReturnValues: 'UPDATED_NEW',
+        ...x.params(),
+      }),
+    ),
+  );
+  if (r !== CONDITION_FAILED) {
+    return { kind: 'joined', callCount: Number(r.Attributes?.callCount?.N ?? 0) };
+  }
+  const current = await getRaw(ctx, 'addNotifyCall', keys.verification(vid), now);
+  if (current?.state === 'OPEN' && read.obj<Record<string, unknown>>(current, 'joined')?.[c.eventId] !== undefined) {
+    return { kind: 'duplicate' };
+  }
+  return { kind: 'not_open' };
+}
+
+async function putCallItem(ctx: StoreContext, vid: string, c: VerificationCall, now: Date): Promise<void> {
+  // A plain put: the header already holds the membership, so writing the details again is harmless.
+  const k = keys.verificationCall(vid, c.eventTime, c.eventId);
+  await call('addNotifyCall', () =>
+    ctx.client.send(
+      new PutItemCommand({
+        TableName: ctx.table,
+        Item: toItem({
+          ...k,
+          entity: 'call',
+          verificationId: vid,
+          call: callSummary(c),
+          ttl: ttlAfter(now, ctx.retention.closedDays + CALL_EXTRA_DAYS),
+        }),
+      }),
+    ),
+  );
+}
+
+async function appendPreview(ctx: StoreContext, vid: string, c: VerificationCall): Promise<void> {
+  const x = new Expr();
+  await call('addNotifyCall', () =>
+    ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.table,
+        Key: toItem(keys.verification(vid)),
+        UpdateExpression: `SET ${x.name('preview')} = list_append(${x.name('preview')}, ${x.value([callSummary(c)])})`,
+        ConditionExpression: `attribute_exists(${x.name('pk')})`,
+        ...x.params(),
+      }),
+    ),
+  ).catch((err: unknown) => {
+    // The preview is a convenience; the header and the call item are what count.
+    ctx.logger?.warn({ err, verificationId: vid }, 'could not extend verification preview');
+  });
+}
+
+async function createHeader(
+  ctx: StoreContext,
+  engineerKey: string,
+  c: VerificationCall,
+  now: Date,
+  deadline: Date,
+): Promise<string> {
+  const id = newId('v_', now);
+  const nowIso = now.toISOString();
+  const item = {
+    ...keys.verification(id),
+    entity: 'verification',
+    id,
+    engineerKey,
+    state: 'OPEN',
+    createdAt: nowIso,
+    updatedAt: nowIso,
+    deadline: deadline.toISOString(),
+    callCount: 1,
+    joined: { [c.eventId]: c.eventTime },
+    preview: [callSummary(c)],
+    lastCallAt: nowIso,
+    history: [],
+    dmStatus: 'pending',
+    needsUpdate: false,
+    gsi1pk: gsi.verificationState('OPEN'),
+    gsi1sk: deadline.toISOString(),
+  };
+  const x = new Expr();
+  const r = await attempt('addNotifyCall', () =>
+    ctx.client.send(
+      new PutItemCommand({
+        TableName: ctx.table,
+        Item: toItem(item),
+        ConditionExpression: `attribute_not_exists(${x.name('pk')})`,
+        ...x.params(),
+      }),
+    ),
+  );
+  if (r === CONDITION_FAILED) throw new StoreError('addNotifyCall', new Error(`verification id ${id} collided`));
+  return id;
+}
+
+/** Point the engineer's lock at `vid`: only if free (`previous` undefined) or still at `previous`. */
+async function takeLock(
+  ctx: StoreContext,
+  engineerKey: string,
+  vid: string,
+  previous: string | undefined,
+  now: Date,
+): Promise<boolean> {
+  const x = new Expr();
+  const cond =
+    previous === undefined
+      ? `attribute_not_exists(${x.name('pk')})`
+      : `${x.name('verificationId')} = ${x.value(previous)}`;
+  const r = await attempt('addNotifyCall', () =>
+    ctx.client.send(
+      new PutItemCommand({
+        TableName: ctx.table,
+        Item: toItem({
+          ...keys.openLock(engineerKey),
+          entity: 'lock',
+          engineerKey,
+          verificationId: vid,
+          since: now.toISOString(),
+        }),
+        ConditionExpression: cond,
+        ...x.params(),
+      }),
+    ),
+  );
+  return r !== CONDITION_FAILED;
+}
+
+async function deleteItem(ctx: StoreContext, operation: string, key: Record<string, string>): Promise<void> {
+  await call(operation, () => ctx.client.send(new DeleteItemCommand({ TableName: ctx.table, Key: toItem(key) })));
+}
+
+function validateCall(c: VerificationCall): void {
+  for (const f of ['eventId', 'eventName', 'eventSource', 'eventTime', 'action'] as const) {
+    if (typeof c[f] !== 'string' || c[f] === '') throw new TypeError(`call.${f} is required`);
+  }
+  if (!Array.isArray(c.ruleIds)) throw new TypeError('call.ruleIds must be an array');
+}
+
+/**
+ * Join the engineer's OPEN verification or open one. The header's conditional update (state = OPEN,
+ * eventID not yet joined) is the join; the lock is replaced only conditionally on what we read, and a
+ * new header is written before the lock points at it (and deleted if the lock went elsewhere), so
+ * concurrent replicas converge on one OPEN verification holding every call exactly once.
+ */
+export async function addNotifyCall(
+  ctx: StoreContext,
+  engineerKey: string,
+  c: VerificationCall,
+  opts: { now: Date; deadline: Date },
+): Promise<AddNotifyCallResult> {
+  if (!engineerKey) throw new TypeError('engineerKey is required');
+  validateCall(c);
+  const { now, deadline } = opts;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    if (round > 0) await sleep(Math.random() * Math.min(50, 2 * round));
+    const lock = await getRaw(ctx, 'addNotifyCall', keys.openLock(engineerKey), now);
+    const current = lock ? read.str(lock, 'verificationId') : undefined;
+    if (current) {
+      const joined = await joinVerification(ctx, current, c, now);
+      if (joined.kind === 'joined') {
+        if (joined.callCount <= PREVIEW_CALLS) await appendPreview(ctx, current, c);
+        await putCallItem(ctx, current, c, now);
+        return { verificationId: current, created: false, duplicate: false };
+      }
+      if (joined.kind === 'duplicate') {
+        await putCallItem(ctx, current, c, now); // repairs a crash between join and call item
+        return { verificationId: current, created: false, duplicate: true };
+      }
+      // The lock points at a verification that is no longer OPEN: replace it.
+    }
+    const vid = await createHeader(ctx, engineerKey, c, now, deadline);
+    if (await takeLock(ctx, engineerKey, vid, current, now)) {
+      await putCallItem(ctx, vid, c, now);
+      return { verificationId: vid, created: true, duplicate: false };
+    }
+    // Someone else moved the lock first; nobody can know our header, so drop it and join theirs.
+    await deleteItem(ctx, 'addNotifyCall', keys.verification(vid));
+  }
+  throw new StoreError('addNotifyCall', new Error(`no stable open verification for ${engineerKey} after ${MAX_ROUNDS} rounds`));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Transitions and updates
+
+async function releaseLock(ctx: StoreContext, engineerKey: string, vid: string): Promise<void> {
+  const x = new Expr();
+  await attempt('transitionVerification', () =>
+    ctx.client.send(
+      new DeleteItemCommand({
+        TableName: ctx.table,
+        Key: toItem(keys.openLock(engineerKey)),
+        ConditionExpression: `${x.name('verificationId')} = ${x.value(vid)}`,
+        ...x.params(),
+      }),
+    ),
+  );
+}
+
+export async function transitionVerification(
+  ctx: StoreContext,
+  id: string,
+  input: TransitionInput,
+): Promise<Verification> {
+  const { from, to, by, reason, at } = input;
+  for (const f of from) {
+    if (!ALLOWED_TRANSITIONS[f]?.includes(to)) throw new TypeError(`no transition ${f} → ${to}`);
+  }
+  if (!by) throw new TypeError('transition.by is required');
+  const atIso = at.toISOString();
+  for (let round = 0; round < 5; round++) {
+    // Read first so the history entry names the state we actually leave, then write on that state.
+    const raw = await getRaw(ctx, 'transitionVerification', keys.verification(id), at);
+    if (!raw || raw.entity !== 'verification') throw new NotFoundError(id);
+    const current = toVerification(raw);
+    if (!from.includes(current.state)) throw new AlreadyDecidedError(id, current.state);
+    if (input.expectCallCount !== undefined && current.callCount !== input.expectCallCount) {
+      throw new StaleVerificationError(id, input.expectCallCount, current.callCount);
+    }
+    const entry: Transition = { from: current.state, to, at: atIso, by, reason };
+    const x = new Expr();
+    const fields = patchFields(input.set ?? {});
+    const u = new Update(x).assign({ ...fields, state: to, updatedAt: atIso, gsi1pk: gsi.verificationState(to) });
+    u.set.push(`${x.name('history')} = list_append(${x.name('history')}, ${x.value([entry])})`);
+    if (isTerminal(to)) {
+      u.assign({ closedAt: atIso, gsi1sk: atIso, ttl: ttlAfter(at, ctx.retention.closedDays) });
+    } else if (fields.deadline !== undefined) {
+      u.assign({ gsi1sk: fields.deadline });
+    } else {
+      u.set.push(`${x.name('gsi1sk')} = ${x.name('deadline')}`);
+    }
+    let cond = `${x.name('state')} = ${x.value(current.state)}`;
+    if (input.expectCallCount !== undefined) cond += ` AND ${x.name('callCount')} = ${x.value(input.expectCallCount)}`;
+    const r = await attempt('transitionVerification', () =>
+      ctx.client.send(
+        new UpdateItemCommand({
+          TableName: ctx.table,
+          Key: toItem(keys.verification(id)),
+          UpdateExpression: u.toString(),
+          ConditionExpression: cond,
+          ReturnValues: 'ALL_NEW',
+          ...x.params(),
+        }),
+      ),
+    );
+    if (r === CONDITION_FAILED) continue; // changed since we read it: read again and decide
+    const updated = toVerification(fromItem(r.Attributes ?? {}));
+    if (current.state === 'OPEN') await releaseLock(ctx, updated.engineerKey, id);
+    return updated;
+  }
+  const last = await getVerification(ctx, id);
+  throw new AlreadyDecidedError(id, last?.state, 'contended');
+}
+
+export async function updateVerification(
+  ctx: StoreContext,
+  id: string,
+  input: VerificationUpdate,
+): Promise<Verification> {
+  const { set, at, when = {} } = input;
+  const fields = patchFields(set);
+  const x = new Expr();
+  const u = new Update(x).assign({ ...fields, updatedAt: at.toISOString() });
+  const conds = [`attribute_exists(${x.name('pk')})`];
+  if (when.state) conds.push(x.oneOf('state', when.state));
+  if (when.dmStatus) conds.push(x.oneOf('dmStatus', when.dmStatus));
+  if (when.callCount !== undefined) conds.push(`${x.name('callCount')} = ${x.value(when.callCount)}`);
+  if (fields.deadline !== undefined) {
+    // The deadline is also the index sort key, which only OPEN / DUO_PENDING items use for it.
+    if (!when.state || when.state.some(isTerminal)) {
+      throw new TypeError('changing the deadline needs when.state limited to OPEN / DUO_PENDING');
+    }
+    u.assign({ gsi1sk: fields.deadline });
+  }
+  const r = await attempt('updateVerification', () =>
+    ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.table,
+        Key: toItem(keys.verification(id)),
+        UpdateExpression: u.toString(),
+        ConditionExpression: conds.join(' AND '),
+        ReturnValues: 'ALL_NEW',
+        ...x.params(),
+      }),
+    ),
+  );
+  if (r !== CONDITION_FAILED) return toVerification(fromItem(r.Attributes ?? {}));
+  const current = await getVerification(ctx, id);
+  if (!current) throw new NotFoundError(id);
+  const why: string[] = [];
+  if (when.dmStatus && !when.dmStatus.includes(current.dmStatus)) why.push(`dmStatus is ${current.dmStatus}`);
+  if (when.callCount !== undefined && current.callCount !== when.callCount) why.push(`callCount is ${current.callCount}`);
+  throw new AlreadyDecidedError(id, current.state, why.join(', ') || undefined);
+}
