@@ -15,7 +15,7 @@ import { createAuditTrail } from './audit/trail.js';
 import { decodeMessage } from './cloudtrail/decode.js';
 import type { CloudTrailRecord } from './cloudtrail/record.js';
 import { type Config, loadConfig } from './config/index.js';
-import { type Decision } from './handlers/decide.js';
+import type { Decision } from './handlers/decide.js';
 import { DEFAULT_DRAIN_OPTIONS, type DrainOptions, drainQueue } from './handlers/drain.js';
 import { principalDirectory } from './handlers/engineers.js';
 import type { Messenger } from './handlers/ports.js';
@@ -69,7 +69,8 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
 
   try {
     const ruleSet = await loadRuleDirs(config.rulesDirs ?? [BUNDLED_RULES_DIR]);
-    for (const w of ruleSet.warnings) logger.warn(`rules: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
+    for (const w of ruleSet.warnings)
+      logger.warn(`rules: ${w.file}${w.line ? `:${w.line}` : ''}: ${w.message}`);
 
     // --- the table ---
     let dynamo: DynamoDBClient;
@@ -78,7 +79,11 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       stops.push(() => embedded.stop());
       dynamo = new DynamoDBClient(embedded.clientConfig);
     } else {
-      dynamo = new DynamoDBClient({ region: config.aws.region, endpoint: config.table.endpoint, maxAttempts: 5 });
+      dynamo = new DynamoDBClient({
+        region: config.aws.region,
+        endpoint: config.table.endpoint,
+        maxAttempts: 5,
+      });
     }
     stops.push(async () => dynamo.destroy());
     await ensureTable(dynamo, config.table.name, { logger, expectTtl: !config.table.embedded });
@@ -112,9 +117,15 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
     const pager: Pager = config.shadow
       ? shadowPager(print)
       : config.pagerDuty.routingKey
-        ? createPagerDutyPager({ routingKey: config.pagerDuty.routingKey, eventsUrl: config.pagerDuty.eventsUrl, logger })
+        ? createPagerDutyPager({
+            routingKey: config.pagerDuty.routingKey,
+            eventsUrl: config.pagerDuty.eventsUrl,
+            logger,
+          })
         : unconfiguredPager(logger);
-    const audit = createAuditTrail({ file: config.auditFile ?? (config.queue.embedded ? join(config.dataDir, 'audit.jsonl') : undefined) });
+    const audit = createAuditTrail({
+      file: config.auditFile ?? (config.queue.embedded ? join(config.dataDir, 'audit.jsonl') : undefined),
+    });
     stops.push(() => audit.flush());
 
     const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -144,7 +155,10 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         shutdown.signal,
       );
       if (report.received > 0 || report.errors > 0) {
-        logger.info({ drain: { ...report, startedAt: report.startedAt.toISOString() } }, `drain: ${report.decided} decided, ${report.duplicates} duplicates, ${report.poison} poison, ${report.errors} errors`);
+        logger.info(
+          { drain: { ...report, startedAt: report.startedAt.toISOString() } },
+          `drain: ${report.decided} decided, ${report.duplicates} duplicates, ${report.poison} poison, ${report.errors} errors`,
+        );
       }
       if (shutdown.signal.aborted) return;
       const swept = await sweep({ store, messenger, pager, audit, logger });
@@ -187,8 +201,14 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
 
 /** PagerDuty not configured outside shadow mode: pages stay pending (and visible in status) until it is. */
 function unconfiguredPager(logger: Logger): Pager {
-  logger.warn('PAGERDUTY_ROUTING_KEY is not set: alerts are posted in Slack but pages wait until it is configured');
-  const no = async () => ({ ok: false as const, retryable: true, reason: 'PAGERDUTY_ROUTING_KEY is not set' });
+  logger.warn(
+    'PAGERDUTY_ROUTING_KEY is not set: alerts are posted in Slack but pages wait until it is configured',
+  );
+  const no = async () => ({
+    ok: false as const,
+    retryable: true,
+    reason: 'PAGERDUTY_ROUTING_KEY is not set',
+  });
   return { trigger: no, acknowledge: no, resolve: no };
 }
 

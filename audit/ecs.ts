@@ -18,7 +18,10 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       Object.defineProperty(out, k, {
-        value: SECRET_KEY.test(k) && v !== null && typeof v !== 'object' ? '[redacted]' : redactSecrets(v, depth + 1),
+        value:
+          SECRET_KEY.test(k) && v !== null && typeof v !== 'object'
+            ? '[redacted]'
+            : redactSecrets(v, depth + 1),
         enumerable: true,
         writable: true,
         configurable: true,
@@ -93,7 +96,8 @@ export function decisionToEcs(d: Decision, extra: DecisionAuditExtra = {}): EcsR
       cloudtrail: {
         event_type: r.eventType,
         error_code: r.errorCode,
-        request_parameters: params && params.length > MAX_ORIGINAL ? `${params.slice(0, MAX_ORIGINAL)}…` : params,
+        request_parameters:
+          params && params.length > MAX_ORIGINAL ? `${params.slice(0, MAX_ORIGINAL)}…` : params,
       },
     },
     secbot: {
@@ -104,7 +108,14 @@ export function decisionToEcs(d: Decision, extra: DecisionAuditExtra = {}): EcsR
       adjustments: d.adjustments.map((a) => ({ kind: a.kind, from: a.from, to: a.to })),
       summary: d.summary,
       page: d.page,
-      principal: { type: p.type, arn: p.arn, key: p.key, mfa: p.mfa, automation: p.isAutomation, aws_service: p.isAwsService },
+      principal: {
+        type: p.type,
+        arn: p.arn,
+        key: p.key,
+        mfa: p.mfa,
+        automation: p.isAutomation,
+        aws_service: p.isAwsService,
+      },
       verification_id: extra.verificationId,
       alert_id: extra.alertId,
       silence_id: d.silence?.id,

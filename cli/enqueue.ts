@@ -2,9 +2,10 @@
  * `secbot enqueue <files…|->`: send CloudTrail records to the configured queue as EventBridge events.
  * With no SECBOT_QUEUE_URL it finds the embedded queue of a running `npm start` (written to the data dir).
  */
+
+import { describeFailure } from '../cloudtrail/decode.js';
 import { readCloudTrailInputs } from '../cloudtrail/read-files.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
-import { describeFailure } from '../cloudtrail/decode.js';
 import { loadConfig } from '../config/index.js';
 import { embeddedSqsClient } from '../integrations/embedded-sqs.js';
 import { readEmbeddedEndpoints } from '../integrations/embedded-state.js';
@@ -48,6 +49,8 @@ export async function runEnqueue(paths: string[]): Promise<number> {
     }
   }
   const { sent, failed } = await enqueueRecords(queue, records());
-  process.stdout.write(`enqueued ${sent} records to ${url} (${failed} failed, ${malformed} malformed skipped)\n`);
+  process.stdout.write(
+    `enqueued ${sent} records to ${url} (${failed} failed, ${malformed} malformed skipped)\n`,
+  );
   return failed > 0 ? 1 : 0;
 }

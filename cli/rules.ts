@@ -29,7 +29,8 @@ export async function runRulesCheck(flag: string[] | undefined): Promise<number>
 export async function runRulesTest(flag: string[] | undefined): Promise<number> {
   const ruleSet = await loadRulesForCli(flag);
   const report = runRuleTests(ruleSet);
-  for (const f of report.failures) process.stdout.write(`FAIL ${f.file} [${f.ruleId}] ${f.test}: ${f.message}\n`);
+  for (const f of report.failures)
+    process.stdout.write(`FAIL ${f.file} [${f.ruleId}] ${f.test}: ${f.message}\n`);
   for (const u of report.untested) process.stdout.write(`MISSING ${u.file} [${u.ruleId}]: no ${u.missing}\n`);
   const failed = report.failures.length + report.untested.length;
   process.stdout.write(

@@ -3,8 +3,8 @@
  * table (or JSON / ECS lines) and a summary. A malformed record is counted and reported, never a crash.
  */
 import { decisionToEcs } from '../audit/ecs.js';
-import { readCloudTrailInputs } from '../cloudtrail/read-files.js';
 import { describeFailure } from '../cloudtrail/decode.js';
+import { readCloudTrailInputs } from '../cloudtrail/read-files.js';
 import { loadConfig } from '../config/index.js';
 import { type Decision, decide, defaultDecideContext } from '../handlers/decide.js';
 import { ACTIONS, type Action } from '../rules/types.js';
@@ -148,7 +148,9 @@ export async function runTriage(paths: string[], opts: TriageOptions): Promise<n
     ? undefined
     : setInterval(() => {
         const rate = Math.round(summary.records / ((Date.now() - started) / 1000));
-        process.stderr.write(`triage: ${summary.records.toLocaleString('en')} records (${rate.toLocaleString('en')}/s)\n`);
+        process.stderr.write(
+          `triage: ${summary.records.toLocaleString('en')} records (${rate.toLocaleString('en')}/s)\n`,
+        );
       }, 5_000);
   progress?.unref();
 
@@ -178,8 +180,9 @@ export async function runTriage(paths: string[], opts: TriageOptions): Promise<n
         summary.byAction[d.action]++;
         principals.add(d.principal.name);
         for (const m of d.matches) {
-          const counts = (summary.byRule[m.ruleId] ??= { log: 0, notify: 0, alert: 0 });
+          const counts = summary.byRule[m.ruleId] ?? { log: 0, notify: 0, alert: 0 };
           counts[d.action]++;
+          summary.byRule[m.ruleId] = counts;
         }
         if (!shown.has(d.action)) continue;
         if (format === 'table') await out.write(tableRow(d));

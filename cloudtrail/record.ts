@@ -14,7 +14,13 @@ export interface UserIdentity {
   identityProvider?: string;
   onBehalfOf?: { userId?: string; identityStoreArn?: string };
   sessionContext?: {
-    sessionIssuer?: { type?: string; principalId?: string; arn?: string; accountId?: string; userName?: string };
+    sessionIssuer?: {
+      type?: string;
+      principalId?: string;
+      arn?: string;
+      accountId?: string;
+      userName?: string;
+    };
     attributes?: { mfaAuthenticated?: string; creationDate?: string };
     webIdFederationData?: { federatedProvider?: string; attributes?: Record<string, Json> };
     sourceIdentity?: string;

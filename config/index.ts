@@ -24,7 +24,10 @@ const duration = (fallback: string) =>
     .transform((s, ctx) => {
       const ms = parseDuration(s);
       if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${s}" is not a duration: use a number and s, m, h or d (e.g. 15m)` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${s}" is not a duration: use a number and s, m, h or d (e.g. 15m)`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -57,22 +60,42 @@ const list = z
 const url = z.url({ message: 'must be a URL such as https://example.com/' }).optional();
 
 const envSchema = z.object({
-  SLACK_BOT_TOKEN: optionalString.pipe(z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional()),
+  SLACK_BOT_TOKEN: optionalString.pipe(
+    z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)').optional(),
+  ),
   SLACK_APP_TOKEN: optionalString.pipe(
     z.string().startsWith('xapp-', 'must be an app-level token (xapp-…) with connections:write').optional(),
   ),
   SLACK_API_URL: url.default('https://slack.com/api/'),
-  SECBOT_ALERT_CHANNEL: optionalString.pipe(z.string().regex(/^[CG][A-Z0-9]+$/, 'must be a channel ID (C…)').optional()),
-  SECBOT_STAFF: list.pipe(z.array(z.string().regex(/^[US][A-Z0-9]+$/, 'each entry must be a user ID (U…) or user-group ID (S…)'))),
+  SECBOT_ALERT_CHANNEL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[CG][A-Z0-9]+$/, 'must be a channel ID (C…)')
+      .optional(),
+  ),
+  SECBOT_STAFF: list.pipe(
+    z.array(z.string().regex(/^[US][A-Z0-9]+$/, 'each entry must be a user ID (U…) or user-group ID (S…)')),
+  ),
   SECBOT_QUEUE_URL: optionalString.pipe(url),
-  SECBOT_TABLE: z.string().trim().min(3).max(255).regex(/^[A-Za-z0-9_.-]+$/, 'must be a DynamoDB table name').default('secbot'),
+  SECBOT_TABLE: z
+    .string()
+    .trim()
+    .min(3)
+    .max(255)
+    .regex(/^[A-Za-z0-9_.-]+$/, 'must be a DynamoDB table name')
+    .default('secbot'),
   AWS_REGION: z.string().trim().default('us-east-1'),
   AWS_ENDPOINT_URL_SQS: optionalString.pipe(url),
   AWS_ENDPOINT_URL_DYNAMODB: optionalString.pipe(url),
   SECBOT_DATA_DIR: z.string().trim().default('./.secbot'),
   DUO_IKEY: optionalString,
   DUO_SKEY: optionalString,
-  DUO_HOST: optionalString.pipe(z.string().regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'must be a host name such as api-xxxx.duosecurity.com').optional()),
+  DUO_HOST: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, 'must be a host name such as api-xxxx.duosecurity.com')
+      .optional(),
+  ),
   PAGERDUTY_ROUTING_KEY: optionalString,
   PAGERDUTY_EVENTS_URL: url.default('https://events.pagerduty.com/v2/enqueue'),
   SECBOT_SCHEDULE: z
@@ -140,7 +163,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = parsed.data;
   if (e.SLACK_BOT_TOKEN && !e.SLACK_APP_TOKEN) {
-    throw new ConfigError('SLACK_APP_TOKEN: required with SLACK_BOT_TOKEN (secbot runs in Socket Mode)', 'SLACK_APP_TOKEN');
+    throw new ConfigError(
+      'SLACK_APP_TOKEN: required with SLACK_BOT_TOKEN (secbot runs in Socket Mode)',
+      'SLACK_APP_TOKEN',
+    );
   }
   const duoVars = [e.DUO_IKEY, e.DUO_SKEY, e.DUO_HOST].filter(Boolean).length;
   if (duoVars > 0 && duoVars < 3) {
@@ -179,7 +205,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rulesDirs: e.SECBOT_RULES ? e.SECBOT_RULES.split(',').map((d) => resolve(d.trim())) : undefined,
     identityMapFile: e.SECBOT_IDENTITY_MAP,
     emailDomain: e.SECBOT_EMAIL_DOMAIN,
-    policy: { automation: e.SECBOT_AUTOMATION_PRINCIPALS, maxAgeMs: e.SECBOT_MAX_AGE, failedCalls: e.SECBOT_FAILED_CALLS },
+    policy: {
+      automation: e.SECBOT_AUTOMATION_PRINCIPALS,
+      maxAgeMs: e.SECBOT_MAX_AGE,
+      failedCalls: e.SECBOT_FAILED_CALLS,
+    },
     shadow: shadowReason !== undefined,
     shadowReason,
     auditFile: e.SECBOT_AUDIT_FILE,

@@ -2,11 +2,19 @@
  * decide(record) → Decision: which rules match, the highest action among them, and the policy that
  * adjusts it by context (who called, whether it failed, how old it is, silences).
  */
-import type { CloudTrailRecord } from '../cloudtrail/record.js';
+
 import { principalOf } from '../cloudtrail/principal.js';
 import type { Principal } from '../cloudtrail/principal-types.js';
+import type { CloudTrailRecord } from '../cloudtrail/record.js';
 import { renderReason } from '../rules/reason.js';
-import { type Action, actionRank, maxAction, type Rule, type RuleSet, type SigmaLevel } from '../rules/types.js';
+import {
+  type Action,
+  actionRank,
+  maxAction,
+  type Rule,
+  type RuleSet,
+  type SigmaLevel,
+} from '../rules/types.js';
 
 /** The policy knobs; every one configurable from the environment (see config/). */
 export interface PolicyConfig {
@@ -29,7 +37,11 @@ export interface SilenceRef {
 
 /** Where silences come from; the store implements it (decide() only asks). */
 export interface SilenceLookup {
-  match(input: { record: CloudTrailRecord; principal: Principal; ruleIds: readonly string[] }): SilenceRef | undefined;
+  match(input: {
+    record: CloudTrailRecord;
+    principal: Principal;
+    ruleIds: readonly string[];
+  }): SilenceRef | undefined;
 }
 
 export interface DecideContext {
@@ -38,9 +50,11 @@ export interface DecideContext {
   silences?: SilenceLookup;
 }
 
-export function defaultDecideContext(overrides: Partial<Omit<DecideContext, 'policy'>> & {
-  policy?: Partial<PolicyConfig>;
-} = {}): DecideContext {
+export function defaultDecideContext(
+  overrides: Partial<Omit<DecideContext, 'policy'>> & {
+    policy?: Partial<PolicyConfig>;
+  } = {},
+): DecideContext {
   return {
     now: overrides.now ?? new Date(),
     policy: { ...DEFAULT_POLICY, ...overrides.policy },
@@ -168,12 +182,17 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
 
   if (principal.isAwsService) {
     adjust('aws_service', 'log', `${principal.name} is an AWS service acting on its own`);
+  } else if (principal.type === 'Root' && record.eventType !== 'AwsServiceEvent') {
+    // Any use of the root account is an alert, whether or not a rule names the call.
+    adjust('root', 'alert', 'the root account was used');
+    severity = 'critical';
   } else if (matches.length > 0) {
-    if (principal.type === 'Root') {
-      adjust('root', 'alert', 'the root account was used');
-      severity = 'critical';
-    } else if (principal.isAutomation && action === 'notify') {
-      adjust('automation', 'log', `${principal.name} is a configured automation principal: there is no one to ask`);
+    if (principal.isAutomation && action === 'notify') {
+      adjust(
+        'automation',
+        'log',
+        `${principal.name} is a configured automation principal: there is no one to ask`,
+      );
     } else if (principal.isUnattributable && action === 'notify') {
       adjust('unattributable', 'alert', 'no engineer can be named for this call, so no one can confirm it');
     }
@@ -215,7 +234,9 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
 
 function summarize(record: CloudTrailRecord, principal: Principal, matches: RuleMatch[]): string {
   const service = record.eventSource.replace(/\.amazonaws\.com$/, '');
-  const where = [record.recipientAccountId ?? principal.accountId, record.awsRegion].filter(Boolean).join('/');
+  const where = [record.recipientAccountId ?? principal.accountId, record.awsRegion]
+    .filter(Boolean)
+    .join('/');
   const failed = record.errorCode ? ` (failed: ${record.errorCode})` : '';
   const why = matches[0] ? ` — ${matches[0].reason}` : '';
   return `${principal.name} called ${service}:${record.eventName}${where ? ` in ${where}` : ''}${failed}${why}`;

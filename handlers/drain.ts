@@ -11,10 +11,11 @@ import { decisionToEcs } from '../audit/ecs.js';
 import type { AuditTrail } from '../audit/trail.js';
 import { decodeMessage, describeFailure } from '../cloudtrail/decode.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
+import { resourceOf } from '../cloudtrail/resource.js';
 import type { Queue, QueueMessage } from '../integrations/queue.js';
 import type { RuleSet } from '../rules/types.js';
 import type { Store } from '../store/store.js';
-import type { Counters, Silence, VerificationCall } from '../store/types.js';
+import type { Counters, VerificationCall } from '../store/types.js';
 import { type Decision, decide, type PolicyConfig } from './decide.js';
 import type { EngineerDirectory } from './ports.js';
 import { silenceLookup, userSilence } from './silences.js';
@@ -88,6 +89,10 @@ export function callOf(d: Decision): VerificationCall {
     action: d.action,
     reason: d.reasons[0],
     summary: d.summary,
+    principal: d.principal.name,
+    resource: resourceOf(r),
+    sourceIp: r.sourceIPAddress,
+    userAgent: r.userAgent,
   };
 }
 
@@ -97,7 +102,11 @@ export function callOf(d: Decision): VerificationCall {
  *
  * @example const report = await drainQueue(deps, DEFAULT_DRAIN_OPTIONS, shutdown.signal);
  */
-export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: AbortSignal): Promise<DrainReport> {
+export async function drainQueue(
+  deps: DrainDeps,
+  opts: DrainOptions,
+  signal?: AbortSignal,
+): Promise<DrainReport> {
   const clock = deps.clock ?? (() => new Date());
   const startedAt = clock();
   const report: DrainReport = {
@@ -126,8 +135,14 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
 
   const receiver = async () => {
     while (true) {
-      if (signal?.aborted) return void (report.stoppedBy = 'signal');
-      if (clock().getTime() >= deadline) return void (report.stoppedBy = 'budget');
+      if (signal?.aborted) {
+        report.stoppedBy = 'signal';
+        return;
+      }
+      if (clock().getTime() >= deadline) {
+        report.stoppedBy = 'budget';
+        return;
+      }
       let messages: QueueMessage[];
       try {
         messages = await deps.queue.receive({
@@ -147,7 +162,11 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
     }
   };
 
+  let batchSeq = 0;
   async function processBatch(messages: QueueMessage[]): Promise<void> {
+    // Each batch claims under its own name: the same record may sit in two batches of this replica,
+    // and a claim renewed by "the same owner" must not let both decide it.
+    const owner = `${deps.owner}#${++batchSeq}`;
     // A slow batch extends its visibility once, long, rather than letting messages reappear
     // (local-aws-sqs counts each extension as a receive, so extensions stay rare).
     const extendAfterMs = (opts.visibilityTimeoutSeconds * 1000) / 2;
@@ -185,7 +204,7 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
       report.records += unique.size;
       const claims =
         unique.size > 0
-          ? await deps.store.claimEvents([...unique.keys()], deps.owner, opts.leaseMs, clock())
+          ? await deps.store.claimEvents([...unique.keys()], owner, opts.leaseMs, clock())
           : new Map<string, string>();
       const outcomes = new Map<string, Outcome>();
       await Promise.all(
@@ -198,7 +217,7 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
             report.busy++;
             outcomes.set(record.eventID, 'busy');
           } else if (claim === 'claimed') {
-            outcomes.set(record.eventID, await decideAndStore(record));
+            outcomes.set(record.eventID, await decideAndStore(record, owner));
           } else {
             outcomes.set(record.eventID, 'failed');
           }
@@ -219,11 +238,16 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
           const { deleted, failed } = await deps.queue.deleteBatch(deletable);
           report.deleted += deleted.length;
           for (const f of failed) {
-            deps.logger.warn(`drain: delete of message ${f.id} failed (${f.reason}); its redelivery will be absorbed`);
+            deps.logger.warn(
+              `drain: delete of message ${f.id} failed (${f.reason}); its redelivery will be absorbed`,
+            );
           }
         } catch (err) {
           report.errors++;
-          deps.logger.warn({ err }, 'drain: delete failed; redelivered messages will be absorbed as duplicates');
+          deps.logger.warn(
+            { err },
+            'drain: delete failed; redelivered messages will be absorbed as duplicates',
+          );
         }
       }
     } catch (err) {
@@ -234,7 +258,7 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
     }
   }
 
-  async function decideAndStore(record: CloudTrailRecord): Promise<Outcome> {
+  async function decideAndStore(record: CloudTrailRecord, owner: string): Promise<Outcome> {
     const now = clock();
     try {
       const decision = decide(record, deps.ruleSet, { now, policy: deps.policy, silences: lookup });
@@ -263,7 +287,12 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
           decision.page = true;
           decision.severity = 'error';
           decision.reasons.push(`unattributed: ${resolution.reason}`);
-          decision.adjustments.push({ kind: 'unattributable', from: 'notify', to: 'alert', reason: resolution.reason });
+          decision.adjustments.push({
+            kind: 'unattributable',
+            from: 'notify',
+            to: 'alert',
+            reason: resolution.reason,
+          });
           count('escalation.unattributed');
         }
       }
@@ -292,7 +321,7 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
       deps.audit.write(decisionToEcs(decision, { verificationId, alertId, at: now }));
       await deps.store.completeEvent(
         record.eventID,
-        deps.owner,
+        owner,
         {
           action: decision.action,
           ruleIds: decision.matches.map((m) => m.ruleId),
@@ -315,7 +344,7 @@ export async function drainQueue(deps: DrainDeps, opts: DrainOptions, signal?: A
         { err, eventID: record.eventID },
         `drain: could not store the decision for ${record.eventID}; its message stays for redelivery`,
       );
-      await deps.store.releaseEvent(record.eventID, deps.owner).catch(() => false);
+      await deps.store.releaseEvent(record.eventID, owner).catch(() => false);
       return 'failed';
     }
   }

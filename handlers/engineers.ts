@@ -4,7 +4,10 @@ import type { EngineerDirectory } from './ports.js';
 export function principalDirectory(): EngineerDirectory {
   return {
     async resolve(principal) {
-      return { ok: true, engineer: { key: principal.email ?? principal.key, email: principal.email, via: 'principal' } };
+      return {
+        ok: true,
+        engineer: { key: principal.email ?? principal.key, email: principal.email, via: 'principal' },
+      };
     },
   };
 }

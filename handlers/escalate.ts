@@ -49,7 +49,9 @@ export async function escalateVerification(
   v: Pick<Verification, 'id'>,
   input: { kind: EscalationKind; detail?: string; by: string; at: Date; from?: readonly VerificationState[] },
 ): Promise<{ verification: Verification; alert: AlertItem } | undefined> {
-  const reason = input.detail ? `${ESCALATION_WORDS[input.kind]} (${input.detail})` : ESCALATION_WORDS[input.kind];
+  const reason = input.detail
+    ? `${ESCALATION_WORDS[input.kind]} (${input.detail})`
+    : ESCALATION_WORDS[input.kind];
   let closed: Verification;
   try {
     closed = await deps.store.transitionVerification(v.id, {
@@ -71,16 +73,28 @@ export async function escalateVerification(
       message: `verification ${closed.id} for ${closed.engineerKey} escalated: ${reason}`,
       actor: input.by,
       at: input.at,
-      secbot: { verification_id: closed.id, escalation: input.kind, engineer: closed.engineerKey, calls: closed.callCount },
+      secbot: {
+        verification_id: closed.id,
+        escalation: input.kind,
+        engineer: closed.engineerKey,
+        calls: closed.callCount,
+      },
     }),
   );
   const alert = await createEscalationAlert(deps, closed, input.kind, input.at);
   return { verification: closed, alert };
 }
 
-async function createEscalationAlert(deps: EscalateDeps, v: Verification, kind: EscalationKind | string, at: Date) {
+async function createEscalationAlert(
+  deps: EscalateDeps,
+  v: Verification,
+  kind: EscalationKind | string,
+  at: Date,
+) {
   const first = v.preview[0];
-  const what = first ? `${first.eventName}${v.callCount > 1 ? ` and ${v.callCount - 1} more calls` : ''}` : `${v.callCount} calls`;
+  const what = first
+    ? `${first.eventName}${v.callCount > 1 ? ` and ${v.callCount - 1} more calls` : ''}`
+    : `${v.callCount} calls`;
   const { alert } = await deps.store.createAlert({
     kind: 'escalation',
     verificationId: v.id,
@@ -89,7 +103,10 @@ async function createEscalationAlert(deps: EscalateDeps, v: Verification, kind: 
     summary: `${what} by ${first?.principal ?? v.engineerKey} not confirmed: ${v.escalationReason ?? kind}`,
     eventIds: v.eventIds,
     ruleIds: [...new Set(v.preview.flatMap((c) => c.ruleIds))],
-    reasons: [v.escalationReason ?? String(kind), ...v.preview.map((c) => c.reason).filter((r): r is string => !!r)],
+    reasons: [
+      v.escalationReason ?? String(kind),
+      ...v.preview.map((c) => c.reason).filter((r): r is string => !!r),
+    ],
     page: true,
     at,
   });

@@ -18,7 +18,8 @@ export function silenceLookup(silences: readonly Silence[]): SilenceLookup {
           (kind === 'rule' && ruleIds.some((id) => matchesAnyGlob(id, [value]))) ||
           (kind === 'event' && record.eventName.toLowerCase() === value.toLowerCase()) ||
           (kind === 'account' && (record.recipientAccountId === value || principal.accountId === value)) ||
-          (kind === 'principal' && (matchesAnyGlob(principal.arn, [value]) || matchesAnyGlob(principal.issuerArn, [value])));
+          (kind === 'principal' &&
+            (matchesAnyGlob(principal.arn, [value]) || matchesAnyGlob(principal.issuerArn, [value])));
         if (hit) return { id: s.id, reason: s.reason, createdBy: s.createdBy };
       }
       return undefined;
@@ -27,7 +28,10 @@ export function silenceLookup(silences: readonly Silence[]): SilenceLookup {
 }
 
 /** The `user:` silence covering a Slack user, if any. */
-export function userSilence(silences: readonly Silence[], slackUserId: string | undefined): Silence | undefined {
+export function userSilence(
+  silences: readonly Silence[],
+  slackUserId: string | undefined,
+): Silence | undefined {
   if (!slackUserId) return undefined;
   return silences.find((s) => s.selector.kind === 'user' && s.selector.value === slackUserId);
 }

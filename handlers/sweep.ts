@@ -66,18 +66,29 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     await guard(`verification ${v.id}`, async () => {
       const now = clock();
       if (Date.parse(v.deadline) <= now.getTime()) {
-        if (await escalateVerification(deps, v, { kind: 'no_answer', by: 'sweep', at: now, from: ['OPEN'] })) {
+        if (
+          await escalateVerification(deps, v, { kind: 'no_answer', by: 'sweep', at: now, from: ['OPEN'] })
+        ) {
           report.escalated++;
         }
         return;
       }
       if (v.dmStatus === 'failed') {
-        if (await escalateVerification(deps, v, { kind: 'dm_failed', detail: v.dmError, by: 'sweep', at: now, from: ['OPEN'] })) {
+        if (
+          await escalateVerification(deps, v, {
+            kind: 'dm_failed',
+            detail: v.dmError,
+            by: 'sweep',
+            at: now,
+            from: ['OPEN'],
+          })
+        ) {
           report.escalated++;
         }
         return;
       }
-      const staleSend = v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > (deps.staleSendMs ?? 120_000);
+      const staleSend =
+        v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > (deps.staleSendMs ?? 120_000);
       if (v.dmStatus === 'pending' || staleSend) {
         await sendQuestion(deps, v, now);
         report.questionsSent++;
@@ -90,7 +101,14 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   // A DUO_PENDING verification past its deadline was never answered by Duo (or its poller died).
   for (const v of await deps.store.listVerifications('DUO_PENDING', { dueBefore: clock(), limit: 200 })) {
     await guard(`verification ${v.id}`, async () => {
-      if (await escalateVerification(deps, v, { kind: 'duo_timeout', by: 'sweep', at: clock(), from: ['DUO_PENDING'] })) {
+      if (
+        await escalateVerification(deps, v, {
+          kind: 'duo_timeout',
+          by: 'sweep',
+          at: clock(),
+          from: ['DUO_PENDING'],
+        })
+      ) {
         report.escalated++;
       }
     });
@@ -129,7 +147,10 @@ async function sendQuestion(deps: SweepDeps, v: Verification, now: Date): Promis
       when: { dmStatus: ['sending'] },
     });
   } catch (err) {
-    deps.logger.warn({ err, verificationId: v.id }, `sweep: the question for ${v.engineerKey} could not be delivered`);
+    deps.logger.warn(
+      { err, verificationId: v.id },
+      `sweep: the question for ${v.engineerKey} could not be delivered`,
+    );
     await deps.store.updateVerification(v.id, {
       set: { dmStatus: 'failed', dmError: (err as Error).message },
       at: deps.clock?.() ?? new Date(),
@@ -142,7 +163,11 @@ async function refreshQuestion(deps: SweepDeps, v: Verification, now: Date): Pro
   const calls = await deps.store.listVerificationCalls(v.id, { limit: 50 });
   await deps.messenger.updateQuestion({ verification: v, calls });
   // Only clear the flag if no call joined while we rendered.
-  await deps.store.updateVerification(v.id, { set: { needsUpdate: false }, at: now, when: { callCount: v.callCount } });
+  await deps.store.updateVerification(v.id, {
+    set: { needsUpdate: false },
+    at: now,
+    when: { callCount: v.callCount },
+  });
 }
 
 async function postAlert(deps: SweepDeps, alert: AlertItem, now: Date): Promise<boolean> {
@@ -151,13 +176,22 @@ async function postAlert(deps: SweepDeps, alert: AlertItem, now: Date): Promise<
     await deps.store.updateAlert(alert.id, { set: { channelMessage: ref, channelStatus: 'sent' }, at: now });
     return true;
   } catch (err) {
-    deps.logger.warn({ err, alertId: alert.id }, `sweep: alert ${alert.id} could not be posted in the channel; the page still goes out`);
-    await deps.store.updateAlert(alert.id, { set: { channelStatus: 'failed' }, at: now }).catch(() => undefined);
+    deps.logger.warn(
+      { err, alertId: alert.id },
+      `sweep: alert ${alert.id} could not be posted in the channel; the page still goes out`,
+    );
+    await deps.store
+      .updateAlert(alert.id, { set: { channelStatus: 'failed' }, at: now })
+      .catch(() => undefined);
     return false;
   }
 }
 
-async function pageAlert(deps: SweepDeps, alert: AlertItem, now: Date): Promise<'sent' | 'failed' | 'skipped'> {
+async function pageAlert(
+  deps: SweepDeps,
+  alert: AlertItem,
+  now: Date,
+): Promise<'sent' | 'failed' | 'skipped'> {
   if (alert.page === false) {
     await deps.store.markPageSent(alert.id, now);
     return 'skipped';

@@ -62,7 +62,12 @@ const PUSHINFO_MAX_VALUE_CHARS = 1000;
 
 /** The part of `@duosecurity/duo_api` we use (the package ships no types). */
 interface DuoApiClient {
-  apiCall(method: string, path: string, params: Record<string, string>, callback: (body: string) => void): void;
+  apiCall(
+    method: string,
+    path: string,
+    params: Record<string, string>,
+    callback: (body: string) => void,
+  ): void;
 }
 interface DuoApiModule {
   Client: new (ikey: string, skey: string, host: string) => DuoApiClient;
@@ -116,7 +121,10 @@ export function createDuoSecondFactor(opts: DuoSecondFactorOptions): SecondFacto
         }
         resolve(r);
       };
-      const timer = setTimeout(() => finish({ ok: false, reason: `no answer within ${timeoutMs} ms` }), timeoutMs);
+      const timer = setTimeout(
+        () => finish({ ok: false, reason: `no answer within ${timeoutMs} ms` }),
+        timeoutMs,
+      );
       try {
         client.apiCall(method, path, params, (body) => finish(parseDuoBody(body)));
       } catch (err) {
@@ -143,10 +151,18 @@ export function createDuoSecondFactor(opts: DuoSecondFactorOptions): SecondFacto
         case 'auth': {
           const device = pushDevice(field(r.response, 'devices'));
           if (device) return { ok: true, device };
-          return { ok: false, reason: 'no_push_device', detail: `${username} has no device that can take a push` };
+          return {
+            ok: false,
+            reason: 'no_push_device',
+            detail: `${username} has no device that can take a push`,
+          };
         }
         case 'enroll':
-          return { ok: false, reason: 'not_enrolled', detail: statusMsg || `${username} is not enrolled in Duo` };
+          return {
+            ok: false,
+            reason: 'not_enrolled',
+            detail: statusMsg || `${username} is not enrolled in Duo`,
+          };
         case 'deny':
           return { ok: false, reason: 'denied', detail: statusMsg || `Duo denies ${username}` };
         case 'allow':
@@ -158,8 +174,15 @@ export function createDuoSecondFactor(opts: DuoSecondFactorOptions): SecondFacto
             detail: `Duo lets ${username} bypass the second factor (preauth result 'allow'); secbot needs a push`,
           };
         default:
-          log.warn({ duoPath: '/auth/v2/preauth' }, `duo preauth failed: unexpected result ${JSON.stringify(result)}`);
-          return { ok: false, reason: 'error', detail: `unexpected preauth result ${JSON.stringify(result)}` };
+          log.warn(
+            { duoPath: '/auth/v2/preauth' },
+            `duo preauth failed: unexpected result ${JSON.stringify(result)}`,
+          );
+          return {
+            ok: false,
+            reason: 'error',
+            detail: `unexpected preauth result ${JSON.stringify(result)}`,
+          };
       }
     },
 
@@ -193,7 +216,10 @@ export function createDuoSecondFactor(opts: DuoSecondFactorOptions): SecondFacto
       }
       if (result === 'deny') return { result: 'deny', status, reason: denyReason(status) };
       if (result === 'waiting') return { result: 'pending', status };
-      log.warn({ duoPath: '/auth/v2/auth_status' }, `duo auth_status failed: unexpected result ${String(result)}`);
+      log.warn(
+        { duoPath: '/auth/v2/auth_status' },
+        `duo auth_status failed: unexpected result ${String(result)}`,
+      );
       return { result: 'error', reason: `unexpected auth_status result ${JSON.stringify(result)}` };
     },
   };
@@ -242,7 +268,11 @@ export async function waitForPush(
  * Resolves with `work`'s value (`work` must not reject), or 'timeout' at the deadline, or 'aborted';
  * a late value is dropped.
  */
-function untilDeadline<T>(work: Promise<T>, deadline: number, signal?: AbortSignal): Promise<T | 'timeout' | 'aborted'> {
+function untilDeadline<T>(
+  work: Promise<T>,
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<T | 'timeout' | 'aborted'> {
   if (signal?.aborted) return Promise.resolve('aborted');
   return new Promise((resolve) => {
     let settled = false;
@@ -318,7 +348,8 @@ function denyReason(status: string): string {
  * object's order. Long values are shortened; undefined when the whole is still too long for Duo.
  */
 export function encodePushinfo(pushinfo: Record<string, string>): string | undefined {
-  const enc = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const enc = (s: string) =>
+    encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   const encoded = Object.entries(pushinfo)
     .map(([k, v]) => {
       const value = v.length > PUSHINFO_MAX_VALUE_CHARS ? `${v.slice(0, PUSHINFO_MAX_VALUE_CHARS - 1)}…` : v;

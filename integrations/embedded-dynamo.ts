@@ -4,8 +4,8 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SecbotError } from '../lib/errors.js';
 
@@ -21,7 +21,10 @@ interface DynaliteOptions {
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
 
 /** Static dummy credentials: dynalite checks that requests are signed, not by whom. */
-export const EMBEDDED_CREDENTIALS = { accessKeyId: 'secbot-embedded', secretAccessKey: 'secbot-embedded' } as const;
+export const EMBEDDED_CREDENTIALS = {
+  accessKeyId: 'secbot-embedded',
+  secretAccessKey: 'secbot-embedded',
+} as const;
 export const EMBEDDED_REGION = 'us-east-1';
 
 export interface EmbeddedDynamoOptions {
@@ -37,7 +40,11 @@ export interface EmbeddedDynamo {
   endpoint: string;
   port: number;
   /** Everything a DynamoDBClient needs to talk to it. */
-  clientConfig: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string } };
+  clientConfig: {
+    endpoint: string;
+    region: string;
+    credentials: { accessKeyId: string; secretAccessKey: string };
+  };
   /** Stop listening and close the database (idempotent). */
   stop(): Promise<void>;
 }
@@ -58,8 +65,10 @@ function claimDataDir(dir: string): () => void {
   } catch {
     holder = undefined;
   }
-  if (holder && holder !== process.pid && isAlive(holder)) {
-    throw new EmbeddedDynamoError(`${dir} is in use by another secbot process (pid ${holder})`);
+  // Our own pid counts too: a second server in this process would fail on LevelDB's lock.
+  if (holder && isAlive(holder)) {
+    const who = holder === process.pid ? 'this process' : `pid ${holder}`;
+    throw new EmbeddedDynamoError(`${dir} is in use by another secbot embedded table (${who})`);
   }
   writeFileSync(file, String(process.pid));
   return () => rmSync(file, { force: true });
@@ -104,9 +113,12 @@ export async function startEmbeddedDynamo(options: EmbeddedDynamoOptions = {}): 
     });
   } catch (err) {
     releaseDir?.();
-    throw new EmbeddedDynamoError(`could not listen on ${host}:${options.port ?? 0}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new EmbeddedDynamoError(
+      `could not listen on ${host}:${options.port ?? 0}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const port = (server.address() as AddressInfo).port;
   const endpoint = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -59,7 +59,11 @@ export function createPagerDutyPager(opts: PagerDutyPagerOptions): Pager {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const log = (opts.logger ?? pino({ level: 'silent' })).child({ integration: 'pagerduty' });
 
-  async function send(action: 'trigger' | 'acknowledge' | 'resolve', dedupKey: string, build: () => object) {
+  async function send(
+    action: 'trigger' | 'acknowledge' | 'resolve',
+    dedupKey: string,
+    build: () => object,
+  ): Promise<PageResult> {
     const failed = (r: Omit<Extract<PageResult, { ok: false }>, 'ok'>): PageResult => {
       log.warn(
         { dedupKey, eventAction: action, retryable: r.retryable, retryAfterMs: r.retryAfterMs },
@@ -113,7 +117,8 @@ export function createPagerDutyPager(opts: PagerDutyPagerOptions): Pager {
         retryAfterMs: parseRetryAfter(retryAfter),
       });
     }
-    if (status >= 500 || status === 408) return failed({ retryable: true, reason: `PagerDuty error ${status}${said}` });
+    if (status >= 500 || status === 408)
+      return failed({ retryable: true, reason: `PagerDuty error ${status}${said}` });
     return failed({ retryable: false, reason: `refused with ${status}${said}` });
   }
 
@@ -129,7 +134,11 @@ export function createPagerDutyPager(opts: PagerDutyPagerOptions): Pager {
       }));
     },
     resolve(dedupKey) {
-      return send('resolve', dedupKey, () => ({ routing_key: opts.routingKey, dedup_key: dedupKey, event_action: 'resolve' }));
+      return send('resolve', dedupKey, () => ({
+        routing_key: opts.routingKey,
+        dedup_key: dedupKey,
+        event_action: 'resolve',
+      }));
     },
   };
 }
@@ -144,7 +153,12 @@ function triggerBody(routingKey: string, e: PageEvent): object {
   if (e.group !== undefined) payload.group = e.group;
   if (e.class !== undefined) payload.class = e.class;
   if (e.customDetails !== undefined) payload.custom_details = e.customDetails;
-  const body: Record<string, unknown> = { routing_key: routingKey, event_action: 'trigger', dedup_key: e.dedupKey, payload };
+  const body: Record<string, unknown> = {
+    routing_key: routingKey,
+    event_action: 'trigger',
+    dedup_key: e.dedupKey,
+    payload,
+  };
   if (e.links && e.links.length > 0) body.links = e.links;
   body.client = 'secbot';
 
@@ -205,7 +219,8 @@ function field(obj: unknown, key: string): unknown {
 
 /** fetch reports "fetch failed"; the useful part (ECONNREFUSED, socket closed) is in `cause`. */
 function networkErrorText(err: unknown): string {
-  const cause = err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
+  const cause =
+    err instanceof Error ? (err.cause as { code?: string; message?: string } | undefined) : undefined;
   const base = errorText(err);
   if (cause?.code) return `${base} (${cause.code})`;
   if (cause?.message) return `${base} (${cause.message})`;

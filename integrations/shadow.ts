@@ -19,13 +19,17 @@ export function shadowMessenger(logger: Logger, print: Print = printToStdout): M
   return {
     async askEngineer(q: Question): Promise<MessageRef> {
       const msg = questionMessage(q);
-      print(`[shadow] would DM ${q.verification.engineerKey}: ${msg.text} (verification ${q.verification.id}, ${q.verification.callCount} call(s))`);
+      print(
+        `[shadow] would DM ${q.verification.engineerKey}: ${msg.text} (verification ${q.verification.id}, ${q.verification.callCount} call(s))`,
+      );
       logger.debug({ blocks: msg.blocks }, 'shadow: question Block Kit');
       return { channel: `shadow:${q.verification.engineerKey}`, ts: fakeTs() };
     },
     async updateQuestion(q: Question): Promise<void> {
       const msg = questionMessage(q);
-      print(`[shadow] would update the DM to ${q.verification.engineerKey}: now ${q.verification.callCount} call(s), state ${q.verification.state}`);
+      print(
+        `[shadow] would update the DM to ${q.verification.engineerKey}: now ${q.verification.callCount} call(s), state ${q.verification.state}`,
+      );
       logger.debug({ blocks: msg.blocks }, 'shadow: question Block Kit');
     },
     async postAlert(alert: AlertItem): Promise<MessageRef | undefined> {

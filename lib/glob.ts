@@ -20,7 +20,11 @@ export function globToRegExp(glob: string, caseInsensitive = false): RegExp {
 }
 
 /** True when `value` matches any of `globs`. */
-export function matchesAnyGlob(value: string | undefined, globs: readonly string[], caseInsensitive = false): boolean {
+export function matchesAnyGlob(
+  value: string | undefined,
+  globs: readonly string[],
+  caseInsensitive = false,
+): boolean {
   if (value === undefined) return false;
   return globs.some((g) => globToRegExp(g, caseInsensitive).test(value));
 }

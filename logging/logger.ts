@@ -1,5 +1,5 @@
 /** The one structured logger (pino), created in app.ts or the CLI and passed down. Secrets are redacted. */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 

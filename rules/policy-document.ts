@@ -68,7 +68,9 @@ export function summarizeGrants(doc: unknown, maxLength = 200): string | undefin
     .filter((s) => s.effect === 'Allow')
     .map((s) => {
       const what =
-        s.actions.length > 0 ? s.actions.join(', ') : `everything except ${s.notActions.join(', ') || 'nothing'}`;
+        s.actions.length > 0
+          ? s.actions.join(', ')
+          : `everything except ${s.notActions.join(', ') || 'nothing'}`;
       const on = s.resources.length > 0 ? s.resources.join(', ') : '*';
       const who = s.principals.length > 0 ? ` to ${s.principals.join(', ')}` : '';
       return `${what} on ${on}${who}`;

@@ -28,7 +28,9 @@ export function renderReason(template: string, record: unknown): string {
     if (filter === 'grants') return summarizeGrants(values[0]) ?? show(values[0]);
     if (filter === 'first') return show(values[0]);
     const distinct = [...new Set(values.map(show))];
-    return distinct.length > 3 ? `${distinct.slice(0, 3).join(', ')} and ${distinct.length - 3} more` : distinct.join(', ');
+    return distinct.length > 3
+      ? `${distinct.slice(0, 3).join(', ')} and ${distinct.length - 3} more`
+      : distinct.join(', ');
   });
 }
 

@@ -76,7 +76,13 @@ export interface RuleTestReport {
 
 /** Run every rule's own test cases. */
 export function runRuleTests(ruleSet: RuleSet, opts: { requireBoth?: boolean } = {}): RuleTestReport {
-  const report: RuleTestReport = { rules: ruleSet.rules.length, cases: 0, passed: 0, failures: [], untested: [] };
+  const report: RuleTestReport = {
+    rules: ruleSet.rules.length,
+    cases: 0,
+    passed: 0,
+    failures: [],
+    untested: [],
+  };
   const now = new Date();
   const ctx = defaultDecideContext({ now });
   for (const rule of ruleSet.rules) {
@@ -94,7 +100,8 @@ export function runRuleTests(ruleSet: RuleSet, opts: { requireBoth?: boolean } =
     for (const t of rule.tests) {
       report.cases++;
       const record = completeRecord(t.record, now);
-      const fail = (message: string) => report.failures.push({ ruleId: rule.id, file: rule.file, test: t.name, message });
+      const fail = (message: string) =>
+        report.failures.push({ ruleId: rule.id, file: rule.file, test: t.name, message });
       let fired: boolean;
       try {
         fired = rule.matches(record);

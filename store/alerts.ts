@@ -1,6 +1,18 @@
 /** Alerts: idempotent creation by stable id (the PagerDuty dedup_key), the page outbox, ack / resolve. */
+import { randomUUID } from 'node:crypto';
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { attempt, CONDITION_FAILED, getRaw, nowSeconds, queryAll, read, type StoreContext, ttlAfter } from './context.js';
+import {
+  attempt,
+  CONDITION_FAILED,
+  getRaw,
+  historyOf,
+  lastTransitionToken,
+  nowSeconds,
+  queryAll,
+  read,
+  type StoreContext,
+  ttlAfter,
+} from './context.js';
 import { AlreadyDecidedError, NotFoundError, StoreError } from './errors.js';
 import { Expr, fromItem, toItem, Update } from './marshal.js';
 import { GSI1, gsi, keys } from './schema.js';
@@ -33,6 +45,7 @@ export function toAlert(raw: Record<string, unknown>): AlertItem {
     eventIds: read.strings(raw, 'eventIds'),
     ruleIds: read.strings(raw, 'ruleIds'),
     reasons: read.strings(raw, 'reasons'),
+    page: raw.page !== false,
     state: (read.str(raw, 'state') ?? 'OPEN') as AlertState,
     createdAt: read.str(raw, 'createdAt') ?? '',
     updatedAt: read.str(raw, 'updatedAt') ?? '',
@@ -43,8 +56,9 @@ export function toAlert(raw: Record<string, unknown>): AlertItem {
     nextAttemptAt: read.str(raw, 'nextAttemptAt'),
     pageSentAt: read.str(raw, 'pageSentAt'),
     channelMessage: read.obj<MessageRef>(raw, 'channelMessage'),
+    channelLink: read.str(raw, 'channelLink'),
     channelStatus: (read.str(raw, 'channelStatus') ?? 'pending') as ChannelStatus,
-    history: read.list<Transition<AlertState>>(raw, 'history'),
+    history: historyOf<AlertState>(raw),
     acknowledgedBy: read.str(raw, 'acknowledgedBy'),
     resolvedBy: read.str(raw, 'resolvedBy'),
   };
@@ -59,7 +73,10 @@ export async function createAlert(
   ctx: StoreContext,
   input: NewAlert,
 ): Promise<{ alert: AlertItem; created: boolean }> {
-  const id = input.kind === 'call' ? alertIdFor({ eventId: input.eventId }) : alertIdFor({ verificationId: input.verificationId });
+  const id =
+    input.kind === 'call'
+      ? alertIdFor({ eventId: input.eventId })
+      : alertIdFor({ verificationId: input.verificationId });
   const at = input.at.toISOString();
   const eventIds = input.eventIds ?? (input.kind === 'call' ? [input.eventId] : []);
   const item = {
@@ -74,6 +91,7 @@ export async function createAlert(
     eventIds,
     ruleIds: input.ruleIds ?? [],
     reasons: input.reasons,
+    page: input.page !== false,
     state: 'OPEN',
     stateKey: gsi.alertState('OPEN'),
     createdAt: at,
@@ -210,15 +228,30 @@ async function changeAlertState(
   ctx: StoreContext,
   operation: string,
   id: string,
-  change: { from: AlertState[]; to: AlertState; by: string; at: Date; reason: string; fields: Record<string, unknown> },
+  change: {
+    from: AlertState[];
+    to: AlertState;
+    by: string;
+    at: Date;
+    reason: string;
+    fields: Record<string, unknown>;
+  },
 ): Promise<AlertItem> {
   const atIso = change.at.toISOString();
+  const tid = randomUUID();
   for (let round = 0; round < 5; round++) {
     const raw = await getRaw(ctx, operation, keys.alert(id), change.at);
-    if (!raw || raw.entity !== 'alert') throw new NotFoundError(id);
+    if (raw?.entity !== 'alert') throw new NotFoundError(id);
     const current = toAlert(raw);
+    if (round > 0 && lastTransitionToken(raw) === tid) return current; // our write landed, its answer was lost
     if (!change.from.includes(current.state)) throw new AlreadyDecidedError(id, current.state);
-    const entry: Transition<AlertState> = { from: current.state, to: change.to, at: atIso, by: change.by, reason: change.reason };
+    const entry: Transition<AlertState> = {
+      from: current.state,
+      to: change.to,
+      at: atIso,
+      by: change.by,
+      reason: change.reason,
+    };
     const x = new Expr();
     const u = new Update(x).assign({
       ...change.fields,
@@ -226,7 +259,7 @@ async function changeAlertState(
       stateKey: gsi.alertState(change.to),
       updatedAt: atIso,
     });
-    u.set.push(`${x.name('history')} = list_append(${x.name('history')}, ${x.value([entry])})`);
+    u.set.push(`${x.name('history')} = list_append(${x.name('history')}, ${x.value([{ ...entry, tid }])})`);
     if (current.pageStatus === 'sent') u.assign({ gsi1pk: gsi.alertState(change.to) });
     const cond = `${x.name('state')} = ${x.value(current.state)} AND ${x.name('pageStatus')} = ${x.value(current.pageStatus)}`;
     const r = await attempt(operation, () =>
@@ -247,7 +280,12 @@ async function changeAlertState(
   throw new AlreadyDecidedError(id, last?.state, 'contended');
 }
 
-export function acknowledgeAlert(ctx: StoreContext, id: string, by: string, at: Date = new Date()): Promise<AlertItem> {
+export function acknowledgeAlert(
+  ctx: StoreContext,
+  id: string,
+  by: string,
+  at: Date = new Date(),
+): Promise<AlertItem> {
   return changeAlertState(ctx, 'acknowledgeAlert', id, {
     from: ['OPEN'],
     to: 'ACKNOWLEDGED',
@@ -279,7 +317,10 @@ export async function updateAlert(ctx: StoreContext, id: string, input: AlertUpd
   const { set, at, when = {} } = input;
   const x = new Expr();
   const u = new Update(x).assign({
-    channelMessage: set.channelMessage ? { channel: set.channelMessage.channel, ts: set.channelMessage.ts } : undefined,
+    channelMessage: set.channelMessage
+      ? { channel: set.channelMessage.channel, ts: set.channelMessage.ts }
+      : undefined,
+    channelLink: set.channelLink,
     channelStatus: set.channelStatus,
     summary: set.summary,
     updatedAt: at.toISOString(),
@@ -305,6 +346,8 @@ export async function updateAlert(ctx: StoreContext, id: string, input: AlertUpd
   throw new AlreadyDecidedError(
     id,
     current.state,
-    when.channelStatus && !when.channelStatus.includes(current.channelStatus) ? `channelStatus is ${current.channelStatus}` : undefined,
+    when.channelStatus && !when.channelStatus.includes(current.channelStatus)
+      ? `channelStatus is ${current.channelStatus}`
+      : undefined,
   );
 }

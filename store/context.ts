@@ -9,7 +9,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import type { Logger } from 'pino';
 import { StoreError } from './errors.js';
-import { type Item, fromItem, toItem } from './marshal.js';
+import { fromItem, type Item, toItem } from './marshal.js';
+import type { Transition } from './types.js';
 
 /** How long items outlive their use. */
 export interface Retention {
@@ -23,7 +24,12 @@ export interface Retention {
   counterDays: number;
 }
 
-export const DEFAULT_RETENTION: Retention = { eventDays: 14, closedDays: 90, silenceDays: 30, counterDays: 400 };
+export const DEFAULT_RETENTION: Retention = {
+  eventDays: 14,
+  closedDays: 90,
+  silenceDays: 30,
+  counterDays: 400,
+};
 
 export interface StoreContext {
   client: DynamoDBClient;
@@ -139,7 +145,9 @@ export async function batchGetRaw(
     for (let round = 0; request && Object.keys(request).length > 0; round++) {
       if (round > 0) await sleep(Math.min(1000, 20 * 2 ** round));
       const req: Record<string, KeysAndAttributes> = request;
-      const page = await call(operation, () => ctx.client.send(new BatchGetItemCommand({ RequestItems: req })));
+      const page = await call(operation, () =>
+        ctx.client.send(new BatchGetItemCommand({ RequestItems: req })),
+      );
       for (const item of page.Responses?.[ctx.table] ?? []) {
         const raw = fromItem(item);
         if (!isExpired(raw, now)) out.push(raw);
@@ -158,7 +166,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Run `fn` over `items` with at most `concurrency` in flight, keeping order. */
-export async function mapLimit<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -197,6 +209,26 @@ export const read = {
     return v && typeof v === 'object' && !Array.isArray(v) ? (v as T) : undefined;
   },
 };
+
+/** An item's `history`, without the write tokens kept beside each entry. */
+export function historyOf<S extends string>(raw: Record<string, unknown>): Transition<S>[] {
+  return read.list<Record<string, unknown>>(raw, 'history').map((h) => ({
+    from: h.from as S,
+    to: h.to as S,
+    at: String(h.at ?? ''),
+    by: String(h.by ?? ''),
+    reason: String(h.reason ?? ''),
+  }));
+}
+
+/**
+ * The write token of the item's last transition. A conditional update whose response was lost (and
+ * whose SDK retry then failed the condition) recognises its own write by this token.
+ */
+export function lastTransitionToken(raw: Record<string, unknown>): string | undefined {
+  const last = read.list<Record<string, unknown>>(raw, 'history').at(-1);
+  return typeof last?.tid === 'string' ? last.tid : undefined;
+}
 
 /** Date or ISO string → ISO string. */
 export function iso(d: Date | string): string {

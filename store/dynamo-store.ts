@@ -50,7 +50,8 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
 
     claimEvent: (eventId, owner, leaseMs, now) => events.claimEvent(ctx, eventId, owner, leaseMs, now),
     claimEvents: (eventIds, owner, leaseMs, now) => events.claimEvents(ctx, eventIds, owner, leaseMs, now),
-    completeEvent: (eventId, owner, decision, now) => events.completeEvent(ctx, eventId, owner, decision, now),
+    completeEvent: (eventId, owner, decision, now) =>
+      events.completeEvent(ctx, eventId, owner, decision, now),
     releaseEvent: (eventId, owner) => events.releaseEvent(ctx, eventId, owner),
     getEventClaim: (eventId, now) => events.getEventClaim(ctx, eventId, now),
 

@@ -34,7 +34,8 @@ export function toEventClaim(raw: Record<string, unknown>): EventClaim {
 function validateClaimArgs(eventId: string, owner: string, leaseMs: number): void {
   if (!eventId) throw new TypeError('eventId is required');
   if (!owner) throw new TypeError('owner is required');
-  if (!Number.isFinite(leaseMs) || leaseMs <= 0) throw new TypeError(`leaseMs must be positive, got ${leaseMs}`);
+  if (!Number.isFinite(leaseMs) || leaseMs <= 0)
+    throw new TypeError(`leaseMs must be positive, got ${leaseMs}`);
 }
 
 export async function claimEvent(
@@ -109,7 +110,9 @@ export async function claimEvents(
     else if (c.claimedBy !== owner && c.leaseUntil && c.leaseUntil >= nowIso) result.set(c.eventId, 'busy');
   }
   const toClaim = unique.filter((id) => !result.has(id));
-  const claimed = await mapLimit(toClaim, CLAIM_CONCURRENCY, (id) => claimEvent(ctx, id, owner, leaseMs, now));
+  const claimed = await mapLimit(toClaim, CLAIM_CONCURRENCY, (id) =>
+    claimEvent(ctx, id, owner, leaseMs, now),
+  );
   toClaim.forEach((id, i) => {
     result.set(id, claimed[i] as ClaimResult);
   });

@@ -98,7 +98,8 @@ export class Expr {
 
   params(): { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Item } {
     const out: { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Item } = {};
-    if (this.names.size > 0) out.ExpressionAttributeNames = Object.fromEntries([...this.names].map(([a, p]) => [p, a]));
+    if (this.names.size > 0)
+      out.ExpressionAttributeNames = Object.fromEntries([...this.names].map(([a, p]) => [p, a]));
     if (this.valueCount > 0) out.ExpressionAttributeValues = this.values;
     return out;
   }

@@ -1,6 +1,15 @@
 /** Per-day counters, the last drain run, and named run leases. */
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { attempt, batchGetRaw, CONDITION_FAILED, call, getRaw, read, type StoreContext, ttlAfter } from './context.js';
+import {
+  attempt,
+  batchGetRaw,
+  CONDITION_FAILED,
+  call,
+  getRaw,
+  read,
+  type StoreContext,
+  ttlAfter,
+} from './context.js';
 import { Expr, toItem, Update } from './marshal.js';
 import { COUNTER_PREFIX, keys } from './schema.js';
 import type { Counters, DrainRun } from './types.js';

@@ -23,7 +23,8 @@
  * - **Verification header** — state `OPEN | DUO_PENDING | CONFIRMED | ESCALATED`, `callCount`, the
  *   `joined` map (eventID → eventTime: the membership, updated atomically with the count so a call
  *   joins exactly once), the first few calls (`preview`), `history` of transitions, DM reference and
- *   `dmStatus`, `needsUpdate`, Duo fields. Calls are separate items under the same pk so hundreds fit.
+ *   `dmStatus`, `needsUpdate`, Duo fields. Calls are separate items under the same pk so hundreds fit;
+ *   the `joined` map (~60 bytes a call) bounds one verification to roughly 6,000 calls (400 KB item).
  * - **Open-verification lock** — points at the engineer's one OPEN verification. Joining is a
  *   conditional update on the header (`state = OPEN`); a lock that points at a verification no longer
  *   OPEN is replaced conditionally (on the old pointer), so replicas agree on one OPEN verification.
@@ -67,7 +68,10 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: s.billingMode,
-    AttributeDefinitions: [...attrs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType })),
+    AttributeDefinitions: [...attrs].map(([AttributeName, AttributeType]) => ({
+      AttributeName,
+      AttributeType,
+    })),
     KeySchema: [
       { AttributeName: s.partitionKey.name, KeyType: 'HASH' },
       { AttributeName: s.sortKey.name, KeyType: 'RANGE' },
@@ -109,7 +113,16 @@ export const gsi = {
 } as const;
 
 /** The `entity` attribute: what kind of item a row is. */
-export type Entity = 'event' | 'verification' | 'call' | 'lock' | 'alert' | 'silence' | 'counters' | 'run' | 'lease';
+export type Entity =
+  | 'event'
+  | 'verification'
+  | 'call'
+  | 'lock'
+  | 'alert'
+  | 'silence'
+  | 'counters'
+  | 'run'
+  | 'lease';
 
 /** Counter attributes are `c:<name>` so free-form names never clash with the item's own attributes. */
 export const COUNTER_PREFIX = 'c:';

@@ -25,7 +25,8 @@ export function toSilence(raw: Record<string, unknown>): Silence {
 export async function createSilence(ctx: StoreContext, input: NewSilence): Promise<Silence> {
   const now = input.now ?? new Date();
   const { selector } = input;
-  if (!SILENCE_SELECTOR_KINDS.includes(selector.kind)) throw new TypeError(`unknown selector kind ${selector.kind}`);
+  if (!SILENCE_SELECTOR_KINDS.includes(selector.kind))
+    throw new TypeError(`unknown selector kind ${selector.kind}`);
   if (!selector.value) throw new TypeError('selector.value is required');
   if (!input.reason) throw new TypeError('a silence needs a reason');
   if (!input.createdBy) throw new TypeError('createdBy is required');
@@ -61,7 +62,11 @@ export async function createSilence(ctx: StoreContext, input: NewSilence): Promi
   return toSilence(item);
 }
 
-export async function getSilence(ctx: StoreContext, id: string, now: Date = new Date()): Promise<Silence | undefined> {
+export async function getSilence(
+  ctx: StoreContext,
+  id: string,
+  now: Date = new Date(),
+): Promise<Silence | undefined> {
   const raw = await getRaw(ctx, 'getSilence', keys.silence(id), now);
   return raw && raw.entity === 'silence' ? toSilence(raw) : undefined;
 }
@@ -82,7 +87,12 @@ export async function listActiveSilences(ctx: StoreContext, now: Date): Promise<
   return rows.filter((r) => r.entity === 'silence' && r.deletedAt === undefined).map(toSilence);
 }
 
-export async function deleteSilence(ctx: StoreContext, id: string, by: string, at: Date = new Date()): Promise<Silence> {
+export async function deleteSilence(
+  ctx: StoreContext,
+  id: string,
+  by: string,
+  at: Date = new Date(),
+): Promise<Silence> {
   const x = new Expr();
   const u = new Update(x).assign({
     deletedAt: at.toISOString(),
@@ -104,11 +114,18 @@ export async function deleteSilence(ctx: StoreContext, id: string, by: string, a
       }),
     ),
   );
-  if (r === CONDITION_FAILED) throw new NotFoundError(id);
-  return toSilence(fromItem(r.Attributes ?? {}));
+  if (r !== CONDITION_FAILED) return toSilence(fromItem(r.Attributes ?? {}));
+  // Our own delete, retried by the SDK after its answer was lost, is still a success.
+  const current = await getSilence(ctx, id, at);
+  if (current && current.deletedBy === by && current.deletedAt === at.toISOString()) return current;
+  throw new NotFoundError(id);
 }
 
-export async function recordSilenceHit(ctx: StoreContext, id: string, at: Date = new Date()): Promise<boolean> {
+export async function recordSilenceHit(
+  ctx: StoreContext,
+  id: string,
+  at: Date = new Date(),
+): Promise<boolean> {
   const x = new Expr();
   const u = new Update(x).assign({ lastHitAt: at.toISOString() });
   u.add.push(`${x.name('hits')} ${x.value(1)}`);

@@ -69,7 +69,12 @@ export interface Store {
    */
   claimEvent(eventId: string, owner: string, leaseMs: number, now?: Date): Promise<ClaimResult>;
   /** `claimEvent` for a batch: one BatchGetItem pre-filters decided ids, then conditional claims. */
-  claimEvents(eventIds: readonly string[], owner: string, leaseMs: number, now?: Date): Promise<Map<string, ClaimResult>>;
+  claimEvents(
+    eventIds: readonly string[],
+    owner: string,
+    leaseMs: number,
+    now?: Date,
+  ): Promise<Map<string, ClaimResult>>;
   /** Store the decision and mark the event decided. Throws `ClaimLostError` if another owner holds it. */
   completeEvent(eventId: string, owner: string, decision: DecisionSummary, now?: Date): Promise<EventClaim>;
   /** Give up a claim we hold (decision failed) so a redelivery can retry at once. */
@@ -142,7 +147,13 @@ export interface Store {
   /** The counters of the given days, summed by name. */
   readCounters(days: readonly string[]): Promise<Counters>;
   /** Record a drain run; an older run never overwrites a newer one. */
-  recordDrainRun(run: { at: Date; received: number; decided: number; errors: number; durationMs: number }): Promise<void>;
+  recordDrainRun(run: {
+    at: Date;
+    received: number;
+    decided: number;
+    errors: number;
+    durationMs: number;
+  }): Promise<void>;
   lastDrainRun(): Promise<DrainRun | undefined>;
   /** Take or renew a named lease (e.g. one drain at a time across replicas). */
   acquireLease(name: string, owner: string, leaseMs: number, now?: Date): Promise<boolean>;

@@ -63,7 +63,9 @@ export async function ensureTable(
   }
   const problems = checkSchema(table);
   if (problems.length > 0) throw new TableSchemaError(tableName, problems);
-  const ttl = created ? await enableTtl(client, tableName, logger) : await checkTtl(client, tableName, expectTtl ? logger : undefined);
+  const ttl = created
+    ? await enableTtl(client, tableName, logger)
+    : await checkTtl(client, tableName, expectTtl ? logger : undefined);
   return { created, ttl };
 }
 
@@ -74,11 +76,17 @@ export function checkSchema(table: TableDescription): string[] {
   const types = new Map((table.AttributeDefinitions ?? []).map((a) => [a.AttributeName, a.AttributeType]));
   const keyOf = (schema: TableDescription['KeySchema'], kind: 'HASH' | 'RANGE') =>
     schema?.find((k) => k.KeyType === kind)?.AttributeName;
-  const expectKey = (where: string, schema: TableDescription['KeySchema'], kind: 'HASH' | 'RANGE', want: { name: string; type: string }) => {
+  const expectKey = (
+    where: string,
+    schema: TableDescription['KeySchema'],
+    kind: 'HASH' | 'RANGE',
+    want: { name: string; type: string },
+  ) => {
     const got = keyOf(schema, kind);
     const label = kind === 'HASH' ? 'partition key' : 'sort key';
     if (got !== want.name) problems.push(`${where} ${label} is ${got ?? 'missing'}, expected ${want.name}`);
-    else if (types.get(got) !== want.type) problems.push(`${where} ${label} ${got} has type ${types.get(got)}, expected ${want.type}`);
+    else if (types.get(got) !== want.type)
+      problems.push(`${where} ${label} ${got} has type ${types.get(got)}, expected ${want.type}`);
   };
   expectKey('table', table.KeySchema, 'HASH', s.partitionKey);
   expectKey('table', table.KeySchema, 'RANGE', s.sortKey);
@@ -91,7 +99,8 @@ export function checkSchema(table: TableDescription): string[] {
     expectKey(`index ${g.name}`, idx.KeySchema, 'HASH', g.partitionKey);
     expectKey(`index ${g.name}`, idx.KeySchema, 'RANGE', g.sortKey);
     const projection = idx.Projection?.ProjectionType;
-    if (projection !== g.projection) problems.push(`index ${g.name} projects ${projection}, expected ${g.projection}`);
+    if (projection !== g.projection)
+      problems.push(`index ${g.name} projects ${projection}, expected ${g.projection}`);
   }
   return problems;
 }
@@ -107,14 +116,21 @@ async function describe(client: DynamoDBClient, tableName: string): Promise<Tabl
   return out.Table;
 }
 
-async function waitActive(client: DynamoDBClient, tableName: string, timeoutMs: number): Promise<TableDescription> {
+async function waitActive(
+  client: DynamoDBClient,
+  tableName: string,
+  timeoutMs: number,
+): Promise<TableDescription> {
   const until = Date.now() + timeoutMs;
   for (let delay = 50; ; delay = Math.min(delay * 2, 2_000)) {
     const t = await describe(client, tableName);
     const indexesActive = (t?.GlobalSecondaryIndexes ?? []).every((i) => i.IndexStatus === 'ACTIVE');
     if (t && t.TableStatus === 'ACTIVE' && indexesActive) return t;
     if (Date.now() > until) {
-      throw new StoreError('ensureTable', new Error(`table ${tableName} not ACTIVE after ${timeoutMs} ms (${t?.TableStatus ?? 'missing'})`));
+      throw new StoreError(
+        'ensureTable',
+        new Error(`table ${tableName} not ACTIVE after ${timeoutMs} ms (${t?.TableStatus ?? 'missing'})`),
+      );
     }
     await sleep(delay);
   }
@@ -124,7 +140,11 @@ function unsupported(err: unknown): boolean {
   return errorName(err) === 'UnknownOperationException';
 }
 
-async function enableTtl(client: DynamoDBClient, tableName: string, logger?: Logger): Promise<EnsureTableResult['ttl']> {
+async function enableTtl(
+  client: DynamoDBClient,
+  tableName: string,
+  logger?: Logger,
+): Promise<EnsureTableResult['ttl']> {
   try {
     await client.send(
       new UpdateTimeToLiveCommand({
@@ -142,7 +162,11 @@ async function enableTtl(client: DynamoDBClient, tableName: string, logger?: Log
   }
 }
 
-async function checkTtl(client: DynamoDBClient, tableName: string, logger?: Logger): Promise<EnsureTableResult['ttl']> {
+async function checkTtl(
+  client: DynamoDBClient,
+  tableName: string,
+  logger?: Logger,
+): Promise<EnsureTableResult['ttl']> {
   let d: { TimeToLiveStatus?: string; AttributeName?: string } | undefined;
   try {
     d = (await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }))).TimeToLiveDescription;
@@ -152,7 +176,9 @@ async function checkTtl(client: DynamoDBClient, tableName: string, logger?: Logg
   }
   const status = d?.TimeToLiveStatus;
   if ((status === 'ENABLED' || status === 'ENABLING') && d?.AttributeName !== TABLE_SCHEMA.ttlAttribute) {
-    throw new TableSchemaError(tableName, [`TTL is on attribute ${d?.AttributeName}, expected ${TABLE_SCHEMA.ttlAttribute}`]);
+    throw new TableSchemaError(tableName, [
+      `TTL is on attribute ${d?.AttributeName}, expected ${TABLE_SCHEMA.ttlAttribute}`,
+    ]);
   }
   if (status === 'ENABLED' || status === 'ENABLING') return 'enabled';
   logger?.warn(

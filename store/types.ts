@@ -39,7 +39,12 @@ export interface EventClaim {
 // Verifications
 
 export type VerificationState = 'OPEN' | 'DUO_PENDING' | 'CONFIRMED' | 'ESCALATED';
-export const VERIFICATION_STATES: readonly VerificationState[] = ['OPEN', 'DUO_PENDING', 'CONFIRMED', 'ESCALATED'];
+export const VERIFICATION_STATES: readonly VerificationState[] = [
+  'OPEN',
+  'DUO_PENDING',
+  'CONFIRMED',
+  'ESCALATED',
+];
 /** States a verification never leaves. */
 export const TERMINAL_VERIFICATION_STATES: readonly VerificationState[] = ['CONFIRMED', 'ESCALATED'];
 
@@ -75,6 +80,12 @@ export interface VerificationCall {
   reason?: string;
   /** One line for humans, e.g. "CreateAccessKey for user deploy-bot". */
   summary?: string;
+  /** Who made the call, as shown to humans (ARN or display name). */
+  principal?: string;
+  /** What the call acted on, in words ("user build-bot", "bucket logs"). */
+  resource?: string;
+  sourceIp?: string;
+  userAgent?: string;
 }
 
 /** One question to one engineer, covering every call they made while it was open. */
@@ -151,6 +162,8 @@ export interface AlertItem {
   eventIds: string[];
   ruleIds: string[];
   reasons: string[];
+  /** False: channel only, PagerDuty is not called (the outbox entry is still marked sent by the sweep). */
+  page: boolean;
   state: AlertState;
   createdAt: IsoTime;
   updatedAt: IsoTime;
@@ -162,6 +175,8 @@ export interface AlertItem {
   nextAttemptAt?: IsoTime;
   pageSentAt?: IsoTime;
   channelMessage?: MessageRef;
+  /** Permalink of the channel message, for the page's links. */
+  channelLink?: string;
   channelStatus: ChannelStatus;
   history: Transition<AlertState>[];
   acknowledgedBy?: string;
@@ -179,11 +194,14 @@ export type NewAlert = (
   ruleIds?: string[];
   reasons: string[];
   engineerKey?: string;
+  /** Default true; false for channel-only alerts. */
+  page?: boolean;
   at: Date;
 };
 
 export interface AlertPatch {
   channelMessage?: MessageRef;
+  channelLink?: string;
   channelStatus?: ChannelStatus;
   summary?: string;
 }
@@ -192,7 +210,13 @@ export interface AlertPatch {
 // Silences
 
 export type SilenceSelectorKind = 'rule' | 'event' | 'principal' | 'user' | 'account';
-export const SILENCE_SELECTOR_KINDS: readonly SilenceSelectorKind[] = ['rule', 'event', 'principal', 'user', 'account'];
+export const SILENCE_SELECTOR_KINDS: readonly SilenceSelectorKind[] = [
+  'rule',
+  'event',
+  'principal',
+  'user',
+  'account',
+];
 
 export interface SilenceSelector {
   kind: SilenceSelectorKind;

@@ -2,13 +2,16 @@
  * Verifications: one OPEN verification per engineer (the lock item), calls joining it exactly once,
  * and the state machine's conditional transitions.
  */
+import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   attempt,
   CONDITION_FAILED,
   call,
   getRaw,
+  historyOf,
   iso,
+  lastTransitionToken,
   queryAll,
   read,
   type StoreContext,
@@ -66,7 +69,7 @@ export function toVerification(raw: Record<string, unknown>): Verification {
     eventIds,
     preview,
     lastCallAt: read.str(raw, 'lastCallAt') ?? '',
-    history: read.list<Transition>(raw, 'history'),
+    history: historyOf<VerificationState>(raw),
     dm: read.obj<MessageRef>(raw, 'dm'),
     dmStatus: (read.str(raw, 'dmStatus') ?? 'pending') as DmStatus,
     dmError: read.str(raw, 'dmError'),
@@ -112,6 +115,10 @@ function callSummary(c: VerificationCall): VerificationCall {
     action: c.action,
     reason: c.reason,
     summary: c.summary,
+    principal: c.principal,
+    resource: c.resource,
+    sourceIp: c.sourceIp,
+    userAgent: c.userAgent?.slice(0, 300),
   };
 }
 
@@ -123,7 +130,10 @@ export async function getVerification(ctx: StoreContext, id: string): Promise<Ve
   return raw && raw.entity === 'verification' ? toVerification(raw) : undefined;
 }
 
-export async function findOpenVerification(ctx: StoreContext, engineerKey: string): Promise<Verification | undefined> {
+export async function findOpenVerification(
+  ctx: StoreContext,
+  engineerKey: string,
+): Promise<Verification | undefined> {
   const lock = await getRaw(ctx, 'findOpenVerification', keys.openLock(engineerKey));
   const vid = lock ? read.str(lock, 'verificationId') : undefined;
   if (!vid) return undefined;
@@ -148,7 +158,9 @@ export async function listVerificationCalls(
     },
     opts.limit,
   );
-  return rows.map((r) => read.obj<VerificationCall>(r, 'call')).filter((c): c is VerificationCall => c !== undefined);
+  return rows
+    .map((r) => read.obj<VerificationCall>(r, 'call'))
+    .filter((c): c is VerificationCall => c !== undefined);
 }
 
 export async function listVerifications(
@@ -202,7 +214,10 @@ async function joinVerification(
     return { kind: 'joined', callCount: Number(r.Attributes?.callCount?.N ?? 0) };
   }
   const current = await getRaw(ctx, 'addNotifyCall', keys.verification(vid), now);
-  if (current?.state === 'OPEN' && read.obj<Record<string, unknown>>(current, 'joined')?.[c.eventId] !== undefined) {
+  if (
+    current?.state === 'OPEN' &&
+    read.obj<Record<string, unknown>>(current, 'joined')?.[c.eventId] !== undefined
+  ) {
     return { kind: 'duplicate' };
   }
   return { kind: 'not_open' };
@@ -273,18 +288,11 @@ async function createHeader(
     gsi1pk: gsi.verificationState('OPEN'),
     gsi1sk: deadline.toISOString(),
   };
-  const x = new Expr();
-  const r = await attempt('addNotifyCall', () =>
-    ctx.client.send(
-      new PutItemCommand({
-        TableName: ctx.table,
-        Item: toItem(item),
-        ConditionExpression: `attribute_not_exists(${x.name('pk')})`,
-        ...x.params(),
-      }),
-    ),
+  // A plain put: the id is fresh (time + 80 random bits), so nothing can be overwritten, and a put
+  // the SDK retries after a lost answer is harmless.
+  await call('addNotifyCall', () =>
+    ctx.client.send(new PutItemCommand({ TableName: ctx.table, Item: toItem(item) })),
   );
-  if (r === CONDITION_FAILED) throw new StoreError('addNotifyCall', new Error(`verification id ${id} collided`));
   return id;
 }
 
@@ -317,11 +325,16 @@ async function takeLock(
       }),
     ),
   );
-  return r !== CONDITION_FAILED;
+  if (r !== CONDITION_FAILED) return true;
+  // Lost, unless it was our own write retried by the SDK after its answer was lost.
+  const lock = await getRaw(ctx, 'addNotifyCall', keys.openLock(engineerKey), now);
+  return lock !== undefined && read.str(lock, 'verificationId') === vid;
 }
 
 async function deleteItem(ctx: StoreContext, operation: string, key: Record<string, string>): Promise<void> {
-  await call(operation, () => ctx.client.send(new DeleteItemCommand({ TableName: ctx.table, Key: toItem(key) })));
+  await call(operation, () =>
+    ctx.client.send(new DeleteItemCommand({ TableName: ctx.table, Key: toItem(key) })),
+  );
 }
 
 function validateCall(c: VerificationCall): void {
@@ -371,15 +384,23 @@ export async function addNotifyCall(
     // Someone else moved the lock first; nobody can know our header, so drop it and join theirs.
     await deleteItem(ctx, 'addNotifyCall', keys.verification(vid));
   }
-  throw new StoreError('addNotifyCall', new Error(`no stable open verification for ${engineerKey} after ${MAX_ROUNDS} rounds`));
+  throw new StoreError(
+    'addNotifyCall',
+    new Error(`no stable open verification for ${engineerKey} after ${MAX_ROUNDS} rounds`),
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
 // Transitions and updates
 
+/**
+ * Free the engineer's lock if it still points at `vid`. Never throws: the transition has already
+ * happened and its winner must go on to the side effect; a lock left behind is replaced by the next
+ * `addNotifyCall`, which sees that its verification is no longer OPEN.
+ */
 async function releaseLock(ctx: StoreContext, engineerKey: string, vid: string): Promise<void> {
   const x = new Expr();
-  await attempt('transitionVerification', () =>
+  await attempt('releaseLock', () =>
     ctx.client.send(
       new DeleteItemCommand({
         TableName: ctx.table,
@@ -388,7 +409,12 @@ async function releaseLock(ctx: StoreContext, engineerKey: string, vid: string):
         ...x.params(),
       }),
     ),
-  );
+  ).catch((err: unknown) => {
+    ctx.logger?.warn(
+      { err, verificationId: vid },
+      'could not release the open-verification lock; it will be replaced',
+    );
+  });
 }
 
 export async function transitionVerification(
@@ -402,11 +428,17 @@ export async function transitionVerification(
   }
   if (!by) throw new TypeError('transition.by is required');
   const atIso = at.toISOString();
+  const tid = randomUUID();
   for (let round = 0; round < 5; round++) {
     // Read first so the history entry names the state we actually leave, then write on that state.
     const raw = await getRaw(ctx, 'transitionVerification', keys.verification(id), at);
-    if (!raw || raw.entity !== 'verification') throw new NotFoundError(id);
+    if (raw?.entity !== 'verification') throw new NotFoundError(id);
     const current = toVerification(raw);
+    if (round > 0 && lastTransitionToken(raw) === tid) {
+      // Our write landed but its answer was lost: we are the winner.
+      if (current.history.at(-1)?.from === 'OPEN') await releaseLock(ctx, current.engineerKey, id);
+      return current;
+    }
     if (!from.includes(current.state)) throw new AlreadyDecidedError(id, current.state);
     if (input.expectCallCount !== undefined && current.callCount !== input.expectCallCount) {
       throw new StaleVerificationError(id, input.expectCallCount, current.callCount);
@@ -414,8 +446,13 @@ export async function transitionVerification(
     const entry: Transition = { from: current.state, to, at: atIso, by, reason };
     const x = new Expr();
     const fields = patchFields(input.set ?? {});
-    const u = new Update(x).assign({ ...fields, state: to, updatedAt: atIso, gsi1pk: gsi.verificationState(to) });
-    u.set.push(`${x.name('history')} = list_append(${x.name('history')}, ${x.value([entry])})`);
+    const u = new Update(x).assign({
+      ...fields,
+      state: to,
+      updatedAt: atIso,
+      gsi1pk: gsi.verificationState(to),
+    });
+    u.set.push(`${x.name('history')} = list_append(${x.name('history')}, ${x.value([{ ...entry, tid }])})`);
     if (isTerminal(to)) {
       u.assign({ closedAt: atIso, gsi1sk: atIso, ttl: ttlAfter(at, ctx.retention.closedDays) });
     } else if (fields.deadline !== undefined) {
@@ -424,7 +461,8 @@ export async function transitionVerification(
       u.set.push(`${x.name('gsi1sk')} = ${x.name('deadline')}`);
     }
     let cond = `${x.name('state')} = ${x.value(current.state)}`;
-    if (input.expectCallCount !== undefined) cond += ` AND ${x.name('callCount')} = ${x.value(input.expectCallCount)}`;
+    if (input.expectCallCount !== undefined)
+      cond += ` AND ${x.name('callCount')} = ${x.value(input.expectCallCount)}`;
     const r = await attempt('transitionVerification', () =>
       ctx.client.send(
         new UpdateItemCommand({
@@ -483,6 +521,7 @@ export async function updateVerification(
   if (!current) throw new NotFoundError(id);
   const why: string[] = [];
   if (when.dmStatus && !when.dmStatus.includes(current.dmStatus)) why.push(`dmStatus is ${current.dmStatus}`);
-  if (when.callCount !== undefined && current.callCount !== when.callCount) why.push(`callCount is ${current.callCount}`);
+  if (when.callCount !== undefined && current.callCount !== when.callCount)
+    why.push(`callCount is ${current.callCount}`);
   throw new AlreadyDecidedError(id, current.state, why.join(', ') || undefined);
 }

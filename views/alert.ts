@@ -39,13 +39,24 @@ export function alertMessage({ alert: a, ruleTitles }: AlertViewInput): SlackMes
   const facts: string[] = [];
   if (a.engineerKey) facts.push(`*Engineer:* ${mention(a.engineerKey)}`);
   if (a.verificationId) facts.push(`*Verification:* \`${inert(a.verificationId, 60)}\``);
-  facts.push(`*Calls:* ${a.eventIds.length} (${a.eventIds.slice(0, 3).map((id) => cloudtrail(id, 60)).join(', ')}${a.eventIds.length > 3 ? ', …' : ''})`);
-  if (a.ruleIds.length > 0) facts.push(`*Rules:* ${a.ruleIds.map((id) => inert(ruleTitles?.get(id) ?? id, 100)).join(', ')}`);
+  facts.push(
+    `*Calls:* ${a.eventIds.length} (${a.eventIds
+      .slice(0, 3)
+      .map((id) => cloudtrail(id, 60))
+      .join(', ')}${a.eventIds.length > 3 ? ', …' : ''})`,
+  );
+  if (a.ruleIds.length > 0)
+    facts.push(`*Rules:* ${a.ruleIds.map((id) => inert(ruleTitles?.get(id) ?? id, 100)).join(', ')}`);
   blocks.push({ type: 'section', text: md(facts.join('\n')) });
   if (a.reasons.length > 0) {
     blocks.push({
       type: 'section',
-      text: md(`*Why*\n${a.reasons.slice(0, 10).map((r) => `• ${cloudtrail(r, 280)}`).join('\n')}`),
+      text: md(
+        `*Why*\n${a.reasons
+          .slice(0, 10)
+          .map((r) => `• ${cloudtrail(r, 280)}`)
+          .join('\n')}`,
+      ),
     });
   }
   const status: string[] = [`Raised ${slackDate(a.createdAt)}`];
@@ -60,9 +71,22 @@ export function alertMessage({ alert: a, ruleTitles }: AlertViewInput): SlackMes
       block_id: `alert:${a.id}`,
       elements: [
         ...(a.state === 'OPEN'
-          ? [{ type: 'button' as const, action_id: ACTION_ACKNOWLEDGE, text: plain('Acknowledge'), value: a.id }]
+          ? [
+              {
+                type: 'button' as const,
+                action_id: ACTION_ACKNOWLEDGE,
+                text: plain('Acknowledge'),
+                value: a.id,
+              },
+            ]
           : []),
-        { type: 'button' as const, action_id: ACTION_RESOLVE, style: 'primary' as const, text: plain('Resolve'), value: a.id },
+        {
+          type: 'button' as const,
+          action_id: ACTION_RESOLVE,
+          style: 'primary' as const,
+          text: plain('Resolve'),
+          value: a.id,
+        },
       ],
     });
   }

@@ -7,7 +7,13 @@
 import type { MrkdwnElement, PlainTextElement } from '@slack/types';
 
 /** Slack's limits for the parts we build. */
-export const SLACK_LIMITS = { text: 3000, blocksPerMessage: 50, blocksPerView: 100, header: 150, buttonText: 75 } as const;
+export const SLACK_LIMITS = {
+  text: 3000,
+  blocksPerMessage: 50,
+  blocksPerView: 100,
+  header: 150,
+  buttonText: 75,
+} as const;
 
 /** Escape the three characters mrkdwn reserves. */
 export function escapeMrkdwn(s: string): string {
@@ -27,7 +33,12 @@ export function truncate(s: string, max: number): string {
  * @example cloudtrail('<!channel> *now*') // "`&lt;!channel&gt; *now*`"
  */
 export function cloudtrail(value: unknown, max = 200): string {
-  const raw = value === undefined || value === null || value === '' ? '-' : typeof value === 'string' ? value : JSON.stringify(value);
+  const raw =
+    value === undefined || value === null || value === ''
+      ? '-'
+      : typeof value === 'string'
+        ? value
+        : JSON.stringify(value);
   const oneLine = truncate(raw.replace(/[\r\n\t]+/g, ' '), max).replace(/`/g, 'ˋ');
   return `\`${escapeMrkdwn(oneLine)}\``;
 }

@@ -68,7 +68,10 @@ export function questionMessage(input: QuestionViewInput): SlackMessage {
   const blocks: KnownBlock[] = [];
   blocks.push({
     type: 'header',
-    text: plain(n === 1 ? 'Did you make this AWS change?' : `Did you make these ${n} AWS changes?`, SLACK_LIMITS.header),
+    text: plain(
+      n === 1 ? 'Did you make this AWS change?' : `Did you make these ${n} AWS changes?`,
+      SLACK_LIMITS.header,
+    ),
   });
   const who = input.via ? ` (matched to you by ${VIA_WORDS[input.via]})` : '';
   blocks.push({
@@ -94,7 +97,9 @@ export function questionMessage(input: QuestionViewInput): SlackMessage {
     });
     blocks.push({
       type: 'section',
-      text: md(`*Why secbot asks:* ${rules.map((r) => inert(r, 120)).join(', ') || 'a rule matched'}\n${cloudtrail(first.reason, 400)}`),
+      text: md(
+        `*Why secbot asks:* ${rules.map((r) => inert(r, 120)).join(', ') || 'a rule matched'}\n${cloudtrail(first.reason, 400)}`,
+      ),
     });
   }
   if (n > 1) {
@@ -109,7 +114,10 @@ export function questionMessage(input: QuestionViewInput): SlackMessage {
   if (state) {
     blocks.push({ type: 'section', text: md(state) });
   } else {
-    blocks.push({ type: 'context', elements: [md(`Please answer by ${slackDate(v.deadline)}. No answer by then escalates.`)] });
+    blocks.push({
+      type: 'context',
+      elements: [md(`Please answer by ${slackDate(v.deadline)}. No answer by then escalates.`)],
+    });
     blocks.push({
       type: 'actions',
       block_id: `verification:${v.id}`,
@@ -119,14 +127,14 @@ export function questionMessage(input: QuestionViewInput): SlackMessage {
           action_id: ACTION_YES,
           style: 'primary',
           text: plain('Yes, this was me', SLACK_LIMITS.buttonText),
-          value: v.id,
+          value: `${v.id}:${v.callCount}`,
         },
         {
           type: 'button',
           action_id: ACTION_NO,
           style: 'danger',
           text: plain("No, this wasn't me", SLACK_LIMITS.buttonText),
-          value: v.id,
+          value: `${v.id}:${v.callCount}`,
           confirm: {
             title: plain('Report these calls?'),
             text: md('The security team will be paged and will treat your credentials as compromised.'),

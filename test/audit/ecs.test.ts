@@ -7,7 +7,12 @@ import { fakeRule, fakeRuleSet } from '../helpers/fake-rules.js';
 
 describe('ECS audit records', () => {
   const now = new Date('2026-06-01T12:00:00Z');
-  const rules = fakeRuleSet([fakeRule('iam-access-key-created', 'CreateAccessKey', 'notify', { level: 'medium', title: 'Access key created' })]);
+  const rules = fakeRuleSet([
+    fakeRule('iam-access-key-created', 'CreateAccessKey', 'notify', {
+      level: 'medium',
+      title: 'Access key created',
+    }),
+  ]);
   const record = completeRecord(
     {
       eventName: 'CreateAccessKey',
@@ -48,11 +53,19 @@ describe('ECS audit records', () => {
     assert.ok(!text.includes('hunter2'));
     assert.ok(!text.includes('s3cr3t'));
     assert.ok(text.includes('[redacted]'));
-    assert.deepEqual(redactSecrets({ __proto__: { x: 1 }, token: 'abc', ok: 1 }), { token: '[redacted]', ok: 1 });
+    assert.deepEqual(redactSecrets({ __proto__: { x: 1 }, token: 'abc', ok: 1 }), {
+      token: '[redacted]',
+      ok: 1,
+    });
   });
 
   it('records staff actions with their actor', () => {
-    const e = auditEvent({ action: 'silence.create', outcome: 'success', message: 'silenced', actor: 'U1' }) as Record<string, any>;
+    const e = auditEvent({
+      action: 'silence.create',
+      outcome: 'success',
+      message: 'silenced',
+      actor: 'U1',
+    }) as Record<string, any>;
     assert.equal(e.user.id, 'U1');
     assert.equal(e.event.action, 'silence.create');
   });

@@ -32,13 +32,19 @@ describe('loadConfig', () => {
   it('goes live when both Slack tokens are set and shadow is not asked for', () => {
     const c = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' });
     assert.equal(c.shadow, false);
-    assert.equal(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SECBOT_SHADOW: 'true' }).shadow, true);
+    assert.equal(
+      loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1', SECBOT_SHADOW: 'true' }).shadow,
+      true,
+    );
   });
 
   it('uses a real table when an endpoint or AWS credentials are present', () => {
     assert.equal(loadConfig({ AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:8000' }).table.embedded, false);
     assert.equal(loadConfig({ AWS_PROFILE: 'security' }).table.embedded, false);
-    assert.equal(loadConfig({ SECBOT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q' }).queue.embedded, false);
+    assert.equal(
+      loadConfig({ SECBOT_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q' }).queue.embedded,
+      false,
+    );
   });
 
   it('parses durations with s, m, h and d units', () => {
@@ -77,6 +83,9 @@ describe('loadConfig', () => {
       SECBOT_AUTOMATION_PRINCIPALS: 'arn:aws:iam::*:role/ci-*,arn:aws:sts::*:assumed-role/terraform/*',
     });
     assert.deepEqual(c.slack.staff, ['U01', 'S02']);
-    assert.deepEqual(c.policy.automation, ['arn:aws:iam::*:role/ci-*', 'arn:aws:sts::*:assumed-role/terraform/*']);
+    assert.deepEqual(c.policy.automation, [
+      'arn:aws:iam::*:role/ci-*',
+      'arn:aws:sts::*:assumed-role/terraform/*',
+    ]);
   });
 });

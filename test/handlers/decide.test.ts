@@ -9,7 +9,10 @@ const at = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000)
 const ctx = (policy = {}) => defaultDecideContext({ now, policy });
 
 const rules = fakeRuleSet([
-  fakeRule('iam-user-created', 'CreateUser', 'notify', { level: 'medium', reason: '{eventName} created {requestParameters.userName}' }),
+  fakeRule('iam-user-created', 'CreateUser', 'notify', {
+    level: 'medium',
+    reason: '{eventName} created {requestParameters.userName}',
+  }),
   fakeRule('iam-group-created', 'CreateGroup', 'log', { level: 'low' }),
   fakeRule('iam-user-policy-put', 'PutUserPolicy', 'notify', {
     level: 'medium',
@@ -30,7 +33,8 @@ describe('decide', () => {
         eventTime: at(1),
         requestParameters: {
           userName: 'bob',
-          policyDocument: '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}',
+          policyDocument:
+            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}',
         },
       },
       now,
@@ -54,7 +58,14 @@ describe('decide', () => {
   });
 
   it('notifies the engineer for a notify rule by a human IAM user', () => {
-    const d = decide(completeRecord({ eventName: 'CreateUser', eventTime: at(2), requestParameters: { userName: 'x' } }, now), rules, ctx());
+    const d = decide(
+      completeRecord(
+        { eventName: 'CreateUser', eventTime: at(2), requestParameters: { userName: 'x' } },
+        now,
+      ),
+      rules,
+      ctx(),
+    );
     assert.equal(d.action, 'notify');
     assert.deepEqual(d.reasons, ['CreateUser created x']);
     assert.deepEqual(d.adjustments, []);
@@ -62,7 +73,11 @@ describe('decide', () => {
 
   it('drops AWS service principals to log', () => {
     const record = completeRecord(
-      { eventName: 'StopLogging', eventTime: at(1), userIdentity: { type: 'AWSService', invokedBy: 'cloudtrail.amazonaws.com' } },
+      {
+        eventName: 'StopLogging',
+        eventTime: at(1),
+        userIdentity: { type: 'AWSService', invokedBy: 'cloudtrail.amazonaws.com' },
+      },
       now,
     );
     const d = decide(record, rules, ctx());
@@ -76,38 +91,82 @@ describe('decide', () => {
       principalId: 'AROAEXAMPLE:gha-123',
       arn: 'arn:aws:sts::111122223333:assumed-role/ci-deploy/gha-123',
       accountId: '111122223333',
-      sessionContext: { sessionIssuer: { type: 'Role', arn: 'arn:aws:iam::111122223333:role/ci-deploy', userName: 'ci-deploy' } },
+      sessionContext: {
+        sessionIssuer: {
+          type: 'Role',
+          arn: 'arn:aws:iam::111122223333:role/ci-deploy',
+          userName: 'ci-deploy',
+        },
+      },
     };
     const policy = { automation: ['arn:aws:iam::*:role/ci-*'] };
-    const n = decide(completeRecord({ eventName: 'CreateUser', eventTime: at(1), userIdentity: ci }, now), rules, ctx(policy));
+    const n = decide(
+      completeRecord({ eventName: 'CreateUser', eventTime: at(1), userIdentity: ci }, now),
+      rules,
+      ctx(policy),
+    );
     assert.equal(n.action, 'log');
     assert.equal(n.adjustments[0]?.kind, 'automation');
-    const a = decide(completeRecord({ eventName: 'StopLogging', eventTime: at(1), userIdentity: ci }, now), rules, ctx(policy));
+    const a = decide(
+      completeRecord({ eventName: 'StopLogging', eventTime: at(1), userIdentity: ci }, now),
+      rules,
+      ctx(policy),
+    );
     assert.equal(a.action, 'alert');
   });
 
   it('raises any matched call by the root account to a critical alert', () => {
-    const root = { type: 'Root', principalId: '111122223333', arn: 'arn:aws:iam::111122223333:root', accountId: '111122223333' };
-    const d = decide(completeRecord({ eventName: 'CreateGroup', eventTime: at(1), userIdentity: root }, now), rules, ctx());
+    const root = {
+      type: 'Root',
+      principalId: '111122223333',
+      arn: 'arn:aws:iam::111122223333:root',
+      accountId: '111122223333',
+    };
+    const d = decide(
+      completeRecord({ eventName: 'CreateGroup', eventTime: at(1), userIdentity: root }, now),
+      rules,
+      ctx(),
+    );
     assert.equal(d.action, 'alert');
     assert.equal(d.severity, 'critical');
     assert.equal(d.adjustments[0]?.kind, 'root');
+    const unmatched = decide(
+      completeRecord({ eventName: 'ListBuckets', eventTime: at(1), userIdentity: root }, now),
+      rules,
+      ctx(),
+    );
+    assert.equal(unmatched.action, 'alert', 'root use alerts even when no rule names the call');
+    const serviceEvent = completeRecord(
+      { eventName: 'ListBuckets', eventTime: at(1), userIdentity: root, eventType: 'AwsServiceEvent' },
+      now,
+    );
+    assert.equal(decide(serviceEvent, rules, ctx()).action, 'log');
   });
 
   it('raises notify to alert when no engineer can be named', () => {
     const anon = { type: 'Unknown', principalId: 'Anonymous' };
-    const d = decide(completeRecord({ eventName: 'CreateUser', eventTime: at(1), userIdentity: anon }, now), rules, ctx());
+    const d = decide(
+      completeRecord({ eventName: 'CreateUser', eventTime: at(1), userIdentity: anon }, now),
+      rules,
+      ctx(),
+    );
     assert.equal(d.action, 'alert');
     assert.equal(d.adjustments[0]?.kind, 'unattributable');
   });
 
   it('drops failed calls to log unless the rule keeps them', () => {
-    const failed = completeRecord({ eventName: 'CreateUser', eventTime: at(1), errorCode: 'AccessDenied' }, now);
+    const failed = completeRecord(
+      { eventName: 'CreateUser', eventTime: at(1), errorCode: 'AccessDenied' },
+      now,
+    );
     const d = decide(failed, rules, ctx());
     assert.equal(d.action, 'log');
     assert.equal(d.adjustments[0]?.kind, 'failed_call');
     assert.equal(decide(failed, rules, ctx({ failedCalls: 'keep' })).action, 'notify');
-    const tamper = completeRecord({ eventName: 'StopLogging', eventTime: at(1), errorCode: 'AccessDenied' }, now);
+    const tamper = completeRecord(
+      { eventName: 'StopLogging', eventTime: at(1), errorCode: 'AccessDenied' },
+      now,
+    );
     assert.equal(decide(tamper, rules, ctx()).action, 'alert');
   });
 

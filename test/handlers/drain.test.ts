@@ -45,9 +45,17 @@ describe('drainQueue against local SQS and DynamoDB servers', () => {
     const records = [notifyCall('bob'), alertCall('bob'), logCall('bob')];
     await send(p.queue, records.map(asEventBridge));
     // The "crash": every decision is stored, then the process dies before the delete.
-    const crashed = await p.drain('crashing', { visibilityTimeoutSeconds: 1 }, {
-      queue: { ...p.queue, url: p.queue.url, deleteBatch: async () => ({ deleted: [], failed: [] }) } as Queue,
-    });
+    const crashed = await p.drain(
+      'crashing',
+      { visibilityTimeoutSeconds: 1 },
+      {
+        queue: {
+          ...p.queue,
+          url: p.queue.url,
+          deleteBatch: async () => ({ deleted: [], failed: [] }),
+        } as Queue,
+      },
+    );
     assert.equal(crashed.decided, 3);
     assert.equal(crashed.deleted, 0);
     const decisionsBefore = p.audit.records.length;
@@ -73,9 +81,10 @@ describe('drainQueue against local SQS and DynamoDB servers', () => {
       JSON.stringify({ eventName: 'CreateUser' }), // missing eventID and friends
       '{"Records": "nope"}',
       `{"deep":${'['.repeat(200)}${']'.repeat(200)}}`,
-      '',
     ];
-    await send(p.queue, [poison[0], asEventBridge(good[0]), poison[1], poison[2], asEventBridge(good[1]), poison[3], poison[4], asEventBridge(good[2])]);
+    const [g0, g1, g2] = good.map(asEventBridge) as [string, string, string];
+    const [p0, p1, p2, p3, p4] = poison as [string, string, string, string, string];
+    await send(p.queue, [p0, g0, p1, p2, g1, p3, p4, g2]);
     const first = await p.drain('d1', { visibilityTimeoutSeconds: 1 });
     assert.equal(first.decided, 3);
     assert.equal(first.poison, 5);

@@ -150,7 +150,12 @@ export async function startDuoServer(opts: DuoApiOptions = {}): Promise<DuoServe
       DUO_SKEY: server.skey,
       SECBOT_TEST_DUO_FORWARD: server.url,
     }),
-    childArgs: () => ['--import', 'tsx', '--import', fileURLToPath(new URL('./duo-preload.ts', import.meta.url))],
+    childArgs: () => [
+      '--import',
+      'tsx',
+      '--import',
+      fileURLToPath(new URL('./duo-preload.ts', import.meta.url)),
+    ],
   };
 }
 
@@ -165,7 +170,15 @@ export async function startDuoHttpServer(opts: DuoApiOptions = {}): Promise<DuoH
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
       api
-        .handle({ method: req.method ?? 'GET', url: req.url ?? '/', headers, body: Buffer.concat(chunks).toString() }, aborter.signal)
+        .handle(
+          {
+            method: req.method ?? 'GET',
+            url: req.url ?? '/',
+            headers,
+            body: Buffer.concat(chunks).toString(),
+          },
+          aborter.signal,
+        )
         .then((reply) => {
           if (reply === 'drop') {
             req.socket.destroy();
@@ -245,7 +258,14 @@ async function forwardRequest(req: Request, host: string): Promise<[number, stri
   const t = new URL(target);
   return new Promise((resolve, reject) => {
     const out = http.request(
-      { host: t.hostname, port: t.port, method: req.method, path: url.pathname + url.search, headers, agent: false },
+      {
+        host: t.hostname,
+        port: t.port,
+        method: req.method,
+        path: url.pathname + url.search,
+        headers,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -328,18 +348,25 @@ function createDuoApi(opts: DuoApiOptions) {
     const pairs = [...new URLSearchParams(bodyParams ? req.body : url.search)];
     const params = Object.fromEntries(pairs);
     const record: DuoRecordedRequest = { method, path: url.pathname, params, signature: 'ok' };
-    if (typeof params.pushinfo === 'string') record.pushinfo = Object.fromEntries(new URLSearchParams(params.pushinfo));
+    if (typeof params.pushinfo === 'string')
+      record.pushinfo = Object.fromEntries(new URLSearchParams(params.pushinfo));
     requests.push(record);
 
     const fault = takeFault(url.pathname);
     if (fault) record.fault = fault.kind;
     if (fault?.kind === 'drop') return 'drop';
-    if (fault?.kind === 'non_json') return finish(record, html(502, '<html><body><h1>502 Bad Gateway</h1></body></html>'));
-    if (fault?.kind === '5xx') return finish(record, fail(fault.status ?? 500, 50000, 'Internal server error'));
+    if (fault?.kind === 'non_json')
+      return finish(record, html(502, '<html><body><h1>502 Bad Gateway</h1></body></html>'));
+    if (fault?.kind === '5xx')
+      return finish(record, fail(fault.status ?? 500, 50000, 'Internal server error'));
     if (fault?.kind === 'slow') {
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, fault.delayMs);
-        signal.addEventListener('abort', () => (clearTimeout(timer), reject(new Error('stopped'))), { once: true });
+        const onAbort = () => {
+          clearTimeout(timer);
+          reject(new Error('stopped'));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
       });
     }
 
@@ -434,8 +461,10 @@ function createDuoApi(opts: DuoApiOptions) {
   function auth(params: Record<string, string>): Reply {
     const { username, factor, device, async: isAsync } = params;
     if (!username) return fail(400, 40002, 'Invalid request parameters', 'username');
-    if (factor !== 'push') return fail(400, 40002, 'Invalid request parameters', 'factor (this server only pushes)');
-    if (isAsync !== '1') return fail(400, 40002, 'Invalid request parameters', 'async (this server needs async=1)');
+    if (factor !== 'push')
+      return fail(400, 40002, 'Invalid request parameters', 'factor (this server only pushes)');
+    if (isAsync !== '1')
+      return fail(400, 40002, 'Invalid request parameters', 'async (this server needs async=1)');
     const script = scriptOf(username);
     const pushable = devicesOf(script).filter((d) => d.capabilities.includes('push'));
     if (script === 'not_enrolled' || script === 'locked_out' || pushable.length === 0) {
@@ -455,7 +484,11 @@ function createDuoApi(opts: DuoApiOptions) {
     if (!tx) return fail(400, 40002, 'Invalid request parameters', 'txid');
     tx.polls += 1;
     if (tx.polls <= tx.answerAfterPolls || tx.script === 'timeout') {
-      return ok({ result: 'waiting', status: 'pushed', status_msg: 'Pushed a login request to your device...' });
+      return ok({
+        result: 'waiting',
+        status: 'pushed',
+        status_msg: 'Pushed a login request to your device...',
+      });
     }
     switch (tx.script) {
       case 'allow':
@@ -546,7 +579,8 @@ export function verifyDuoSignature(req: {
 
   const canon = [date, req.method.toUpperCase(), host, req.path, canonicalDuoParams(req.params)].join('\n');
   const hmac = signature.length === 40 ? 'sha1' : signature.length === 128 ? 'sha512' : undefined;
-  if (!hmac || !/^[0-9a-f]+$/i.test(signature)) return invalid('signature is not a hex HMAC-SHA1 or HMAC-SHA512');
+  if (!hmac || !/^[0-9a-f]+$/i.test(signature))
+    return invalid('signature is not a hex HMAC-SHA1 or HMAC-SHA512');
   const expected = createHmac(hmac, req.skey).update(canon, 'utf8').digest();
   const given = Buffer.from(signature, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid('HMAC mismatch');
@@ -557,7 +591,9 @@ export function verifyDuoSignature(req: {
 export function canonicalDuoParams(params: [string, string][]): string {
   const bytes = (s: string) => Buffer.from(s, 'utf8');
   return [...params]
-    .sort(([ak, av], [bk, bv]) => Buffer.compare(bytes(ak), bytes(bk)) || Buffer.compare(bytes(av), bytes(bv)))
+    .sort(
+      ([ak, av], [bk, bv]) => Buffer.compare(bytes(ak), bytes(bk)) || Buffer.compare(bytes(av), bytes(bv)),
+    )
     .map(([k, v]) => `${rfc3986(k)}=${rfc3986(v)}`)
     .join('&');
 }

@@ -48,8 +48,13 @@ export function notifyCall(user: string, extra: Record<string, unknown> = {}): C
   });
 }
 
-export const logCall = (user: string) => makeRecord({ eventName: 'CreateGroup', userIdentity: iamUser(user) });
+export const logCall = (user: string) =>
+  makeRecord({ eventName: 'CreateGroup', userIdentity: iamUser(user) });
 export const alertCall = (user: string) =>
-  makeRecord({ eventSource: 'cloudtrail.amazonaws.com', eventName: 'StopLogging', userIdentity: iamUser(user) });
+  makeRecord({
+    eventSource: 'cloudtrail.amazonaws.com',
+    eventName: 'StopLogging',
+    userIdentity: iamUser(user),
+  });
 
 export const asEventBridge = (r: CloudTrailRecord) => JSON.stringify(toEventBridgeEvent(r));

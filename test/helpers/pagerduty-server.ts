@@ -1,6 +1,6 @@
 /**
  * A local PagerDuty Events API v2 endpoint (`POST /v2/enqueue`) on 127.0.0.1 (free port) for tests. It validates
- * events as PagerDuty documents them (routing_key of 32 characters, event_action, dedup_key ≤ 255, and for
+ * events as PagerDuty documents them (at most 512 KB; routing_key of 32 characters, event_action, dedup_key ≤ 255, and for
  * triggers payload.summary ≤ 1024, source, severity), answers 202 `{status:'success', message:'Event processed',
  * dedup_key}` or 400 `{status:'invalid event', message, errors}`, records what it accepted, and injects faults.
  *
@@ -107,12 +107,17 @@ export async function startPagerDutyServer(opts: { routingKey?: string } = {}): 
       if (fault?.kind === 'delay') {
         const waited = await new Promise<boolean>((resolve) => {
           const t = setTimeout(() => resolve(true), fault.ms);
-          aborter.signal.addEventListener('abort', () => (clearTimeout(t), resolve(false)), { once: true });
+          const onAbort = () => {
+            clearTimeout(t);
+            resolve(false);
+          };
+          aborter.signal.addEventListener('abort', onAbort, { once: true });
         });
         if (!waited || res.destroyed) return;
       }
       if (fault?.kind === 'fail') {
-        const headers = fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
+        const headers =
+          fault.retryAfterSeconds !== undefined ? { 'retry-after': String(fault.retryAfterSeconds) } : {};
         const json =
           fault.body ??
           (fault.status === 429
@@ -128,7 +133,11 @@ export async function startPagerDutyServer(opts: { routingKey?: string } = {}): 
       const event = JSON.parse(body) as PagerDutyRecordedEvent;
       if (!event.dedup_key) event.dedup_key = randomUUID().replaceAll('-', '');
       events.push(event);
-      return reply(202, { status: 'success', message: 'Event processed', dedup_key: event.dedup_key }, 'accepted');
+      return reply(
+        202,
+        { status: 'success', message: 'Event processed', dedup_key: event.dedup_key },
+        'accepted',
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -160,6 +169,7 @@ export async function startPagerDutyServer(opts: { routingKey?: string } = {}): 
 
 /** PagerDuty's documented rules for an alert event; returns its error strings (empty when valid). */
 function validate(body: string, routingKey: string): string[] {
+  if (Buffer.byteLength(body) > 512 * 1024) return ['Event is larger than the 512 KB limit'];
   let e: unknown;
   try {
     e = JSON.parse(body);
@@ -182,23 +192,29 @@ function validate(body: string, routingKey: string): string[] {
     errors.push("'dedup_key' must be a string of at most 255 characters");
   }
   if (ev.event_action !== 'trigger') {
-    if (!str(ev.dedup_key) || ev.dedup_key === '') errors.push("'dedup_key' is required for acknowledge and resolve");
+    if (!str(ev.dedup_key) || ev.dedup_key === '')
+      errors.push("'dedup_key' is required for acknowledge and resolve");
     return errors;
   }
   const p = ev.payload;
-  if (p === null || typeof p !== 'object' || Array.isArray(p)) return [...errors, "'payload' is missing or not an object"];
+  if (p === null || typeof p !== 'object' || Array.isArray(p))
+    return [...errors, "'payload' is missing or not an object"];
   const payload = p as Record<string, unknown>;
   if (!str(payload.summary) || payload.summary === '') errors.push("'payload.summary' is missing or blank");
-  else if ((payload.summary as string).length > 1024) errors.push("'payload.summary' is longer than 1024 characters");
+  else if ((payload.summary as string).length > 1024)
+    errors.push("'payload.summary' is longer than 1024 characters");
   if (!str(payload.source) || payload.source === '') errors.push("'payload.source' is missing or blank");
   if (!SEVERITIES.has(payload.severity as string)) errors.push("'payload.severity' is invalid");
   for (const k of ['component', 'group', 'class'] as const) {
     if (payload[k] !== undefined && !str(payload[k])) errors.push(`'payload.${k}' must be a string`);
   }
   const cd = payload.custom_details;
-  if (cd !== undefined && (cd === null || typeof cd !== 'object')) errors.push("'payload.custom_details' must be an object");
+  if (cd !== undefined && (cd === null || typeof cd !== 'object'))
+    errors.push("'payload.custom_details' must be an object");
   if (ev.links !== undefined) {
-    const ok = Array.isArray(ev.links) && ev.links.every((l) => l && typeof l === 'object' && str((l as { href?: unknown }).href));
+    const ok =
+      Array.isArray(ev.links) &&
+      ev.links.every((l) => l && typeof l === 'object' && str((l as { href?: unknown }).href));
     if (!ok) errors.push("'links' must be a list of objects with an href");
   }
   return errors;

@@ -27,7 +27,11 @@ export interface Pipeline {
   store: Store;
   audit: ReturnType<typeof memoryAuditTrail>;
   deps(owner?: string, overrides?: Partial<DrainDeps>): DrainDeps;
-  drain(owner?: string, opts?: Partial<DrainOptions>, overrides?: Partial<DrainDeps>): ReturnType<typeof drainQueue>;
+  drain(
+    owner?: string,
+    opts?: Partial<DrainOptions>,
+    overrides?: Partial<DrainDeps>,
+  ): ReturnType<typeof drainQueue>;
 }
 
 export async function newPipeline(
@@ -57,6 +61,7 @@ export async function newPipeline(
     store,
     audit,
     deps,
-    drain: (owner, opts = {}, overrides = {}) => drainQueue(deps(owner, overrides), { ...FAST_DRAIN, ...opts }),
+    drain: (owner, opts = {}, overrides = {}) =>
+      drainQueue(deps(owner, overrides), { ...FAST_DRAIN, ...opts }),
   };
 }

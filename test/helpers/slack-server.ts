@@ -13,7 +13,7 @@
  *   …) and answered with `invalid_blocks` / `invalid_arguments` plus `errors` and `[ERROR]` messages, as Slack does.
  *   Blocks without a `block_id` get one, as Slack assigns them.
  * - Socket Mode: `apps.connections.open` (app token) hands out a one-use `ws://…/socket?ticket=…` URL; on
- *   connect the server sends Slack's `hello`, pings every `pingIntervalMs`, answers the client's pings, and
+ *   connect the server sends Slack's `hello`, pings every `pingIntervalMs`, answers the client's pings (`answerPings(false)` stops that), and
  *   delivers envelopes (`{envelope_id, payload, type, accepts_response_payload}`) round-robin over the open
  *   connections, resolving when the client sends back `{envelope_id, payload}`.
  * - response_url: `http://127.0.0.1:<port>/response/<id>`; POSTs are recorded in `responses`, and
@@ -260,6 +260,8 @@ export interface SlackServer {
   requestReconnect(reason?: 'refresh_requested' | 'warning' | 'link_disabled'): number;
   /** Cut every Socket Mode connection without a close handshake (a network failure). */
   dropConnections(): void;
+  /** Stop (false) or resume (true) answering the client's pings with pongs; the client then drops the link. */
+  answerPings(enabled: boolean): void;
 
   /** Close sockets and the HTTP server; reject envelopes still waiting for an ack. */
   stop(): Promise<void>;
@@ -345,6 +347,7 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
   let roundRobin = 0;
   let lastTsMicros = 0;
   let stopped = false;
+  let answeringPings = true;
 
   users.set(BOT.userId, { id: BOT.userId, name: BOT.name, is_bot: true, real_name: 'Secbot' });
 
@@ -355,6 +358,7 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
     lastTsMicros = Math.max(Date.now() * 1000, lastTsMicros + 1);
     return `${Math.floor(lastTsMicros / 1e6)}.${String(lastTsMicros % 1e6).padStart(6, '0')}`;
   };
+  const tsOf = (ms: number) => `${Math.floor(ms / 1000)}.${String((ms % 1000) * 1000).padStart(6, '0')}`;
   const triggerId = () => `${Date.now()}.${1000000001}.${randomBytes(16).toString('hex')}`;
   const dmChannelId = (user: string) => `D${user.slice(1)}`;
 
@@ -542,7 +546,9 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
       ...(m.blocks ? { blocks: m.blocks } : {}),
       ...(m.attachments ? { attachments: m.attachments } : {}),
       ...(m.thread_ts ? { thread_ts: m.thread_ts, parent_user_id: m.user } : {}),
-      ...(m.versions.length > 1 ? { edited: { user: m.user, ts: m.ts } } : {}),
+      ...(m.versions.length > 1
+        ? { edited: { user: m.user, ts: tsOf(m.versions.at(-1)?.at ?? Date.now()) } }
+        : {}),
     };
   }
 
@@ -1086,7 +1092,8 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
 
   // ---------------------------------------------------------------- Socket Mode
 
-  const wss = new WebSocketServer({ noServer: true });
+  // Pongs are answered by hand so tests can stop answering them (`answerPings(false)`).
+  const wss = new WebSocketServer({ noServer: true, autoPong: false });
 
   http.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -1103,6 +1110,9 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
     const conn: Connection = { id: ++connSeq, ws };
     conns.push(conn);
     ws.on('error', () => {});
+    ws.on('ping', (data: Buffer) => {
+      if (answeringPings) ws.pong(data);
+    });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (isBinary) return;
       let msg: unknown;
@@ -1451,6 +1461,9 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
     },
     dropConnections() {
       for (const c of [...conns]) c.ws.terminate();
+    },
+    answerPings(enabled) {
+      answeringPings = enabled;
     },
 
     async stop() {

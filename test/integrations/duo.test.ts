@@ -7,7 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { createDuoSecondFactor, type SecondFactor, waitForPush } from '../../integrations/duo.js';
-import { canonicalDuoParams, type DuoServer, startDuoServer, verifyDuoSignature } from '../helpers/duo-server.js';
+import {
+  canonicalDuoParams,
+  type DuoServer,
+  startDuoServer,
+  verifyDuoSignature,
+} from '../helpers/duo-server.js';
 
 let duo: DuoServer;
 let sf: SecondFactor;
@@ -109,7 +114,11 @@ describe('createDuoSecondFactor against the local Duo', () => {
 
   it('waitForPush stops with error/aborted when its signal is aborted', async () => {
     const txid = await pushFor('tim');
-    const outcome = await waitForPush(sf, txid, { timeoutMs: 5000, intervalMs: 20, signal: AbortSignal.timeout(100) });
+    const outcome = await waitForPush(sf, txid, {
+      timeoutMs: 5000,
+      intervalMs: 20,
+      signal: AbortSignal.timeout(100),
+    });
     assert.deepEqual(outcome, { result: 'error', reason: 'aborted' });
   });
 
@@ -131,7 +140,12 @@ describe('createDuoSecondFactor against the local Duo', () => {
   });
 
   it('a slow answer is an error within requestTimeoutMs, and the late answer is ignored', async () => {
-    const quick = createDuoSecondFactor({ ikey: duo.ikey, skey: duo.skey, host: duo.host, requestTimeoutMs: 200 });
+    const quick = createDuoSecondFactor({
+      ikey: duo.ikey,
+      skey: duo.skey,
+      host: duo.host,
+      requestTimeoutMs: 200,
+    });
     duo.fail({ kind: 'slow', delayMs: 1200 }, { path: '/auth/v2/check' });
     const started = Date.now();
     const result = await quick.check();
@@ -151,14 +165,23 @@ describe('createDuoSecondFactor against the local Duo', () => {
   });
 
   it('Duo unreachable (no server for the host) is an error', async () => {
-    const lost = createDuoSecondFactor({ ikey: duo.ikey, skey: duo.skey, host: 'api-nowhere.duosecurity.com' });
+    const lost = createDuoSecondFactor({
+      ikey: duo.ikey,
+      skey: duo.skey,
+      host: 'api-nowhere.duosecurity.com',
+    });
     const r = await lost.preauth('alice');
     assert.equal(!r.ok && r.reason, 'error');
   });
 
   it('a wrong skey is refused by the server (40103) and logged without the secret', async () => {
     const wrongSkey = 'x'.repeat(40);
-    const bad = createDuoSecondFactor({ ikey: duo.ikey, skey: wrongSkey, host: duo.host, logger: capturingLogger() });
+    const bad = createDuoSecondFactor({
+      ikey: duo.ikey,
+      skey: wrongSkey,
+      host: duo.host,
+      logger: capturingLogger(),
+    });
     const before = logLines.length;
     const r = await bad.preauth('alice');
     assert.equal(!r.ok && r.reason, 'error');
@@ -205,7 +228,10 @@ describe('createDuoSecondFactor against the local Duo', () => {
       () => createDuoSecondFactor({ ikey: 'i', skey: 's', host: 'https://api-x.duosecurity.com' }),
       /DUO_HOST must be a bare hostname/,
     );
-    assert.throws(() => createDuoSecondFactor({ ikey: 'i', skey: 's', host: '127.0.0.1:8443' }), /bare hostname/);
+    assert.throws(
+      () => createDuoSecondFactor({ ikey: 'i', skey: 's', host: '127.0.0.1:8443' }),
+      /bare hostname/,
+    );
   });
 });
 
@@ -223,10 +249,8 @@ describe('verifyDuoSignature (the server side, written from the Duo docs)', () =
     expectedHost: host,
     maxClockSkewMs: 300_000,
   };
-  const params: [string, string][] = [
-    ['username', 'root'],
-    ['realname', 'First Last'],
-  ];
+  const realname: [string, string] = ['realname', 'First Last'];
+  const params: [string, string][] = [['username', 'root'], realname];
 
   it('canonicalises parameters sorted by key, RFC 3986-encoded with upper-case hex', () => {
     assert.equal(canonicalDuoParams(params), 'realname=First%20Last&username=root');
@@ -238,13 +262,24 @@ describe('verifyDuoSignature (the server side, written from the Duo docs)', () =
     // The real client's signer (the code under test on the other side); the verifier is independent of it.
     const require = createRequire(import.meta.url);
     const duoSig = require('@duosecurity/duo_api/lib/duo_sig') as {
-      sign(ikey: string, skey: string, method: string, host: string, path: string, p: object, date: string): string;
+      sign(
+        ikey: string,
+        skey: string,
+        method: string,
+        host: string,
+        path: string,
+        p: object,
+        date: string,
+      ): string;
     };
     const authorization = duoSig.sign(ikey, skey, 'POST', host, base.path, Object.fromEntries(params), date);
     const headers = { authorization, date };
     assert.deepEqual(verifyDuoSignature({ ...base, params, headers }), { ok: true, hmac: 'sha512' });
     const refusedCode = (r: ReturnType<typeof verifyDuoSignature>) => (r.ok ? 'accepted' : r.code);
-    assert.equal(refusedCode(verifyDuoSignature({ ...base, params: [['username', 'root2'], params[1]!], headers })), 40103);
+    assert.equal(
+      refusedCode(verifyDuoSignature({ ...base, params: [['username', 'root2'], realname], headers })),
+      40103,
+    );
     assert.equal(refusedCode(verifyDuoSignature({ ...base, method: 'GET', params, headers })), 40103);
     assert.equal(refusedCode(verifyDuoSignature({ ...base, path: '/auth/v2/auth', params, headers })), 40103);
     const old = { authorization, date: new Date(Date.now() - 3_600_000).toUTCString() };
@@ -268,7 +303,8 @@ describe('a child process reaches the local Duo through the preload', () => {
   it('runs the unmodified client in a child and the server sees its signed request', async () => {
     const before = duo.requests.length;
     const script = [
-      "const { createDuoSecondFactor } = await import(new URL('./integrations/duo.ts', `file://${process.cwd()}/`).href);",
+      "const duoUrl = new URL('./integrations/duo.ts', 'file://' + process.cwd() + '/');",
+      'const { createDuoSecondFactor } = await import(duoUrl.href);',
       'const e = process.env;',
       'const sf = createDuoSecondFactor({ ikey: e.DUO_IKEY, skey: e.DUO_SKEY, host: e.DUO_HOST });',
       'console.log(JSON.stringify(await sf.preauth("alice")));',

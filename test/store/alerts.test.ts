@@ -58,9 +58,17 @@ describe('alerts', () => {
       at: T0,
     });
     assert.equal(created, true);
+    assert.equal(alert.page, true, 'paging is the default');
     assert.equal(alert.id, 'a_v_ABC');
     assert.equal(alert.kind, 'escalation');
     assert.deepEqual(alert.eventIds, ['x-1', 'x-2']);
+  });
+
+  test('a channel-only alert says so and still goes through the outbox', async () => {
+    const { alert } = await store.createAlert({ ...callAlert('old-1'), page: false });
+    assert.equal(alert.page, false);
+    assert.equal((await store.getAlert(alert.id))?.page, false);
+    assert.equal(alert.pageStatus, 'pending');
   });
 
   test('the page outbox: due pages are listed, a failure reschedules, a sent page leaves the outbox', async () => {
@@ -167,14 +175,28 @@ describe('alerts', () => {
     const s = await db.newStore();
     await s.createAlert(callAlert('m-1'));
     const claims = await Promise.allSettled(
-      [1, 2].map(() => s.updateAlert('a_m-1', { set: { channelStatus: 'sending' }, at: at(1), when: { channelStatus: ['pending'] } })),
+      [1, 2].map(() =>
+        s.updateAlert('a_m-1', {
+          set: { channelStatus: 'sending' },
+          at: at(1),
+          when: { channelStatus: ['pending'] },
+        }),
+      ),
     );
     assert.equal(claims.filter((c) => c.status === 'fulfilled').length, 1);
     const sent = await s.updateAlert('a_m-1', {
-      set: { channelStatus: 'sent', channelMessage: { channel: 'C_SEC', ts: '17.1' } },
+      set: {
+        channelStatus: 'sent',
+        channelMessage: { channel: 'C_SEC', ts: '17.1' },
+        channelLink: 'https://x.slack.com/p17',
+      },
       at: at(2),
     });
     assert.deepEqual(sent.channelMessage, { channel: 'C_SEC', ts: '17.1' });
-    await assert.rejects(s.updateAlert('a_nope', { set: { channelStatus: 'sent' }, at: at(3) }), NotFoundError);
+    assert.equal(sent.channelLink, 'https://x.slack.com/p17');
+    await assert.rejects(
+      s.updateAlert('a_nope', { set: { channelStatus: 'sent' }, at: at(3) }),
+      NotFoundError,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -47,7 +48,12 @@ describe('embedded table', () => {
       { now: T0, deadline: new Date(T0.getTime() + 900_000) },
     );
     await s1.claimEvent('persist-1', 'replica-a', 60_000, T0);
-    await s1.completeEvent('persist-1', 'replica-a', { action: 'notify', ruleIds: ['iam-create-user'], verificationId: v.verificationId }, T0);
+    await s1.completeEvent(
+      'persist-1',
+      'replica-a',
+      { action: 'notify', ruleIds: ['iam-create-user'], verificationId: v.verificationId },
+      T0,
+    );
     c1.destroy();
     await first.stop();
     await first.stop(); // idempotent
@@ -70,9 +76,12 @@ describe('embedded table', () => {
   test('a data directory in use by a running server is refused with a clear error', async () => {
     const held = await startEmbeddedDynamo({ dataDir: dir });
     try {
-      await assert.rejects(startEmbeddedDynamo({ dataDir: dir }), (err: unknown) => {
+      const second = startEmbeddedDynamo({ dataDir: dir });
+      // Never leave a second server running if the guard fails: the test process would not exit.
+      second.then((s) => s.stop()).catch(() => {});
+      await assert.rejects(second, (err: unknown) => {
         assert.ok(err instanceof EmbeddedDynamoError);
-        assert.match(err.message, /in use by another secbot process/);
+        assert.match(err.message, /in use by another secbot embedded table/);
         return true;
       });
     } finally {
@@ -80,6 +89,16 @@ describe('embedded table', () => {
     }
     const next = await startEmbeddedDynamo({ dataDir: dir });
     await next.stop();
+  });
+
+  test('a data directory left by a process that died is taken over', async () => {
+    const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const deadPid = Number(child.stdout.toString());
+    assert.ok(deadPid > 0);
+    await mkdir(join(dir, 'dynamodb'), { recursive: true });
+    await writeFile(join(dir, 'dynamodb', 'secbot.pid'), String(deadPid));
+    const db = await startEmbeddedDynamo({ dataDir: dir });
+    await db.stop();
   });
 
   test('a taken port is reported as an EmbeddedDynamoError', async () => {

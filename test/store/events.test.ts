@@ -98,7 +98,13 @@ describe('event claims', () => {
     await s.completeEvent('b-decided', 'replica-a', decision, T0);
     await s.claimEvent('b-held', 'replica-a', 60_000, T0);
     await s.claimEvent('b-stale', 'replica-a', 1_000, T0);
-    const ids = ['b-decided', 'b-held', 'b-stale', ...Array.from({ length: 150 }, (_, i) => `b-new-${i}`), 'b-new-0'];
+    const ids = [
+      'b-decided',
+      'b-held',
+      'b-stale',
+      ...Array.from({ length: 150 }, (_, i) => `b-new-${i}`),
+      'b-new-0',
+    ];
     const r = await s.claimEvents(ids, 'replica-b', 60_000, at(5_000));
     assert.equal(r.size, 153);
     assert.equal(r.get('b-decided'), 'duplicate');

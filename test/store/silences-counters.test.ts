@@ -83,9 +83,15 @@ describe('silences', () => {
   test('bad input is refused', async () => {
     const s = await db.newStore();
     const base = { reason: 'r', createdBy: 'U', expiresAt: at(HOUR), now: T0 };
-    await assert.rejects(s.createSilence({ ...base, selector: { kind: 'team' as 'rule', value: 'x' } }), TypeError);
+    await assert.rejects(
+      s.createSilence({ ...base, selector: { kind: 'team' as 'rule', value: 'x' } }),
+      TypeError,
+    );
     await assert.rejects(s.createSilence({ ...base, selector: { kind: 'rule', value: '' } }), TypeError);
-    await assert.rejects(s.createSilence({ ...base, selector: { kind: 'rule', value: 'x' }, expiresAt: T0 }), TypeError);
+    await assert.rejects(
+      s.createSilence({ ...base, selector: { kind: 'rule', value: 'x' }, expiresAt: T0 }),
+      TypeError,
+    );
   });
 });
 
@@ -118,7 +124,9 @@ describe('counters and run state', () => {
   });
 
   test('counter names are free-form and many fit in one call', async () => {
-    const counts = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [`rule.r-${i}.log ttl pk #:`, i + 1]));
+    const counts = Object.fromEntries(
+      Array.from({ length: 250 }, (_, i) => [`rule.r-${i}.log ttl pk #:`, i + 1]),
+    );
     await store.incrementCounters('2026-10-01', counts);
     const read = await store.readCounters(['2026-10-01']);
     assert.equal(Object.keys(read).length, 250);

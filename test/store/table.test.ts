@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  TransactWriteItemsCommand,
+  UpdateTimeToLiveCommand,
+} from '@aws-sdk/client-dynamodb';
 import { TableSchemaError } from '../../store/errors.js';
 import { createTableInput, TABLE_SCHEMA } from '../../store/schema.js';
 import { checkSchema, ensureTable } from '../../store/table.js';
@@ -58,32 +65,35 @@ describe('ensureTable', () => {
   });
 
   test('refuses an existing table whose keys or index differ, naming each problem', async () => {
-    const cases: { why: string; mutate: (i: ReturnType<typeof createTableInput>) => void; expect: RegExp }[] = [
-      {
-        why: 'different partition key',
-        mutate: (i) => {
-          i.AttributeDefinitions = [{ AttributeName: 'id', AttributeType: 'S' }];
-          i.KeySchema = [{ AttributeName: 'id', KeyType: 'HASH' }];
-          i.GlobalSecondaryIndexes = undefined;
+    const cases: { why: string; mutate: (i: ReturnType<typeof createTableInput>) => void; expect: RegExp }[] =
+      [
+        {
+          why: 'different partition key',
+          mutate: (i) => {
+            i.AttributeDefinitions = [{ AttributeName: 'id', AttributeType: 'S' }];
+            i.KeySchema = [{ AttributeName: 'id', KeyType: 'HASH' }];
+            i.GlobalSecondaryIndexes = undefined;
+          },
+          expect: /partition key is id, expected pk.*sort key is missing.*gsi1 is missing/,
         },
-        expect: /partition key is id, expected pk.*sort key is missing.*gsi1 is missing/,
-      },
-      {
-        why: 'numeric sort key',
-        mutate: (i) => {
-          i.AttributeDefinitions = i.AttributeDefinitions?.map((a) => (a.AttributeName === 'sk' ? { ...a, AttributeType: 'N' } : a));
+        {
+          why: 'numeric sort key',
+          mutate: (i) => {
+            i.AttributeDefinitions = i.AttributeDefinitions?.map((a) =>
+              a.AttributeName === 'sk' ? { ...a, AttributeType: 'N' } : a,
+            );
+          },
+          expect: /sort key sk has type N, expected S/,
         },
-        expect: /sort key sk has type N, expected S/,
-      },
-      {
-        why: 'index projecting keys only',
-        mutate: (i) => {
-          const g = i.GlobalSecondaryIndexes?.[0];
-          if (g) g.Projection = { ProjectionType: 'KEYS_ONLY' };
+        {
+          why: 'index projecting keys only',
+          mutate: (i) => {
+            const g = i.GlobalSecondaryIndexes?.[0];
+            if (g) g.Projection = { ProjectionType: 'KEYS_ONLY' };
+          },
+          expect: /index gsi1 projects KEYS_ONLY, expected ALL/,
         },
-        expect: /index gsi1 projects KEYS_ONLY, expected ALL/,
-      },
-    ];
+      ];
     for (const c of cases) {
       const input = createTableInput(db.tableName());
       c.mutate(input);
@@ -105,7 +115,38 @@ describe('ensureTable', () => {
       { AttributeName: TABLE_SCHEMA.sortKey.name, KeyType: 'RANGE' },
     ]);
     assert.equal(input.BillingMode, 'PAY_PER_REQUEST');
-    assert.deepEqual(input.AttributeDefinitions?.map((a) => a.AttributeName).sort(), ['gsi1pk', 'gsi1sk', 'pk', 'sk']);
+    assert.deepEqual(input.AttributeDefinitions?.map((a) => a.AttributeName).sort(), [
+      'gsi1pk',
+      'gsi1sk',
+      'pk',
+      'sk',
+    ]);
     assert.equal(TABLE_SCHEMA.ttlAttribute, 'ttl');
+  });
+});
+
+describe('what dynalite supports (pinned, so a dynalite upgrade that changes it is noticed)', () => {
+  test('no transactions and no TTL API: claims stay single-item conditional writes, expiry is checked on read', async () => {
+    const name = db.tableName();
+    await ensureTable(db.client, name);
+    await assert.rejects(
+      db.client.send(
+        new TransactWriteItemsCommand({
+          TransactItems: [{ Put: { TableName: name, Item: { pk: { S: 'a' }, sk: { S: 'b' } } } }],
+        }),
+      ),
+      (err: unknown) => err instanceof Error && err.name === 'UnknownOperationException',
+    );
+    await assert.rejects(
+      db.client.send(
+        new UpdateTimeToLiveCommand({
+          TableName: name,
+          TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+        }),
+      ),
+      (err: unknown) => err instanceof Error && err.name === 'UnknownOperationException',
+    );
+    const ttl = await db.client.send(new DescribeTimeToLiveCommand({ TableName: name }));
+    assert.equal(ttl.TimeToLiveDescription?.TimeToLiveStatus, 'DISABLED');
   });
 });

@@ -93,7 +93,8 @@ describe('coalescing calls into verifications', () => {
   test('the header keeps only the first few calls; the call items keep them all', async () => {
     const ids = Array.from({ length: 8 }, (_, i) => `p-${i}`);
     let vid = '';
-    for (const [i, id] of ids.entries()) vid = (await store.addNotifyCall('pat', makeCall(id, i), opts())).verificationId;
+    for (const [i, id] of ids.entries())
+      vid = (await store.addNotifyCall('pat', makeCall(id, i), opts())).verificationId;
     const v = await store.getVerification(vid);
     assert.equal(v?.callCount, 8);
     assert.deepEqual(
@@ -123,9 +124,12 @@ describe('coalescing calls into verifications', () => {
 
   test('two drainers adding interleaved calls for 5 engineers end with one OPEN verification each, no call lost or doubled', async () => {
     const engineers = ['e0', 'e1', 'e2', 'e3', 'e4'];
-    const all = engineers.flatMap((e) => Array.from({ length: 40 }, (_, i) => ({ e, c: makeCall(`${e}-call-${i}`, i) })));
+    const all = engineers.flatMap((e) =>
+      Array.from({ length: 40 }, (_, i) => ({ e, c: makeCall(`${e}-call-${i}`, i) })),
+    );
     // Both drainers see every call (at-least-once delivery), in different orders.
-    const drainer = (seed: number) => inBatches(shuffle(all, seed), 10, ({ e, c }) => store.addNotifyCall(e, c, opts()));
+    const drainer = (seed: number) =>
+      inBatches(shuffle(all, seed), 10, ({ e, c }) => store.addNotifyCall(e, c, opts()));
     await Promise.all([drainer(1), drainer(2)]);
     for (const e of engineers) {
       const open = await openFor(store, e);
@@ -166,7 +170,12 @@ describe('coalescing calls into verifications', () => {
     await db.client.send(
       new PutItemCommand({
         TableName: store.tableName,
-        Item: toItem({ ...keys.openLock('dave'), entity: 'lock', engineerKey: 'dave', verificationId: first.verificationId }),
+        Item: toItem({
+          ...keys.openLock('dave'),
+          entity: 'lock',
+          engineerKey: 'dave',
+          verificationId: first.verificationId,
+        }),
       }),
     );
     const results = await Promise.all(
@@ -194,7 +203,13 @@ describe('coalescing calls into verifications', () => {
         const v = await store.findOpenVerification('erin');
         if (!v) continue;
         await store
-          .transitionVerification(v.id, { from: ['OPEN'], to: 'DUO_PENDING', by: 'U_ERIN', reason: 'yes', at: at(MIN) })
+          .transitionVerification(v.id, {
+            from: ['OPEN'],
+            to: 'DUO_PENDING',
+            by: 'U_ERIN',
+            reason: 'yes',
+            at: at(MIN),
+          })
           .catch((err: unknown) => assert.ok(err instanceof AlreadyDecidedError));
       }
     };
@@ -242,7 +257,11 @@ describe('verification state machine', () => {
     assert.equal(pending.deadline, at(3 * MIN).toISOString());
     assert.equal(await store.findOpenVerification(pending.engineerKey), undefined, 'lock released');
     // The Duo txid is written right after Duo's auth call answers.
-    const withTx = await store.updateVerification(id, { set: { duoTxid: 'tx-1' }, at: at(MIN + 1), when: { state: ['DUO_PENDING'] } });
+    const withTx = await store.updateVerification(id, {
+      set: { duoTxid: 'tx-1' },
+      at: at(MIN + 1),
+      when: { state: ['DUO_PENDING'] },
+    });
     assert.equal(withTx.duoTxid, 'tx-1');
     assert.deepEqual(
       (await store.listVerifications('DUO_PENDING', { dueBefore: at(3 * MIN) })).map((v) => v.id),
@@ -289,14 +308,26 @@ describe('verification state machine', () => {
       });
       assert.equal(v.state, 'ESCALATED');
       assert.equal(v.escalationReason, why);
-      assert.deepEqual(v.history[0], { from: 'OPEN', to: 'ESCALATED', at: at(MIN).toISOString(), by, reason: why });
+      assert.deepEqual(v.history[0], {
+        from: 'OPEN',
+        to: 'ESCALATED',
+        at: at(MIN).toISOString(),
+        by,
+        reason: why,
+      });
       assert.equal(await store.findOpenVerification(v.engineerKey), undefined);
     });
   }
 
   test('DUO_PENDING → ESCALATED when the push is denied', async () => {
     const id = await open();
-    await store.transitionVerification(id, { from: ['OPEN'], to: 'DUO_PENDING', by: 'U', reason: 'yes', at: at(MIN) });
+    await store.transitionVerification(id, {
+      from: ['OPEN'],
+      to: 'DUO_PENDING',
+      by: 'U',
+      reason: 'yes',
+      at: at(MIN),
+    });
     const v = await store.transitionVerification(id, {
       from: ['OPEN', 'DUO_PENDING'],
       to: 'ESCALATED',
@@ -322,9 +353,27 @@ describe('verification state machine', () => {
   test('a double transition loses with AlreadyDecidedError carrying the current state', async () => {
     const id = await open();
     const results = await Promise.allSettled([
-      store.transitionVerification(id, { from: ['OPEN'], to: 'DUO_PENDING', by: 'U', reason: 'yes', at: at(MIN) }),
-      store.transitionVerification(id, { from: ['OPEN'], to: 'ESCALATED', by: 'U', reason: 'no', at: at(MIN) }),
-      store.transitionVerification(id, { from: ['OPEN'], to: 'DUO_PENDING', by: 'U', reason: 'yes again', at: at(MIN) }),
+      store.transitionVerification(id, {
+        from: ['OPEN'],
+        to: 'DUO_PENDING',
+        by: 'U',
+        reason: 'yes',
+        at: at(MIN),
+      }),
+      store.transitionVerification(id, {
+        from: ['OPEN'],
+        to: 'ESCALATED',
+        by: 'U',
+        reason: 'no',
+        at: at(MIN),
+      }),
+      store.transitionVerification(id, {
+        from: ['OPEN'],
+        to: 'DUO_PENDING',
+        by: 'U',
+        reason: 'yes again',
+        at: at(MIN),
+      }),
     ]);
     const won = results.filter((r) => r.status === 'fulfilled');
     assert.equal(won.length, 1);
@@ -339,7 +388,13 @@ describe('verification state machine', () => {
     assert.equal(v?.history.length, 1);
     // A replay of the winning transition also loses.
     await assert.rejects(
-      store.transitionVerification(id, { from: ['OPEN'], to: winner.state, by: 'U', reason: 'replay', at: at(MIN) }),
+      store.transitionVerification(id, {
+        from: ['OPEN'],
+        to: winner.state,
+        by: 'U',
+        reason: 'replay',
+        at: at(MIN),
+      }),
       AlreadyDecidedError,
     );
   });
@@ -347,11 +402,23 @@ describe('verification state machine', () => {
   test('transitions outside the state machine are refused before touching the table', async () => {
     const id = await open();
     await assert.rejects(
-      store.transitionVerification(id, { from: ['OPEN'], to: 'CONFIRMED', by: 'U', reason: 'skip duo', at: at(MIN) }),
+      store.transitionVerification(id, {
+        from: ['OPEN'],
+        to: 'CONFIRMED',
+        by: 'U',
+        reason: 'skip duo',
+        at: at(MIN),
+      }),
       TypeError,
     );
     await assert.rejects(
-      store.transitionVerification(id, { from: ['CONFIRMED'], to: 'ESCALATED', by: 'U', reason: 'x', at: at(MIN) }),
+      store.transitionVerification(id, {
+        from: ['CONFIRMED'],
+        to: 'ESCALATED',
+        by: 'U',
+        reason: 'x',
+        at: at(MIN),
+      }),
       TypeError,
     );
     assert.equal((await store.getVerification(id))?.state, 'OPEN');
@@ -371,7 +438,8 @@ describe('verification state machine', () => {
         at: at(MIN),
         expectCallCount: 1,
       }),
-      (err: unknown) => err instanceof StaleVerificationError && err.callCount === 2 && err.code === 'verification_changed',
+      (err: unknown) =>
+        err instanceof StaleVerificationError && err.callCount === 2 && err.code === 'verification_changed',
     );
     const ok = await store.transitionVerification(id, {
       from: ['OPEN'],
@@ -390,7 +458,11 @@ describe('verification state machine', () => {
     const { verificationId: id } = await store.addNotifyCall(key, makeCall(`dm-${n}-1`), opts());
     const claims = await Promise.allSettled(
       [1, 2, 3].map(() =>
-        store.updateVerification(id, { set: { dmStatus: 'sending' }, at: at(1), when: { state: ['OPEN'], dmStatus: ['pending'] } }),
+        store.updateVerification(id, {
+          set: { dmStatus: 'sending' },
+          at: at(1),
+          when: { state: ['OPEN'], dmStatus: ['pending'] },
+        }),
       ),
     );
     assert.equal(claims.filter((c) => c.status === 'fulfilled').length, 1);

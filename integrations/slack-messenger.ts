@@ -1,0 +1,117 @@
+/** The Messenger over Slack's Web API: the question DM, its updates, and the channel alert. */
+import type { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { Messenger, Question } from '../handlers/ports.js';
+import { SecbotError } from '../lib/errors.js';
+import type { AlertItem, MessageRef } from '../store/types.js';
+import { alertMessage } from '../views/alert.js';
+import { questionMessage } from '../views/question.js';
+
+/** Slack refused or could not take a message; `slackError` is Slack's own code when it gave one. */
+export class MessengerError extends SecbotError {
+  readonly code = 'slack_delivery_failed';
+  constructor(
+    message: string,
+    readonly slackError?: string,
+    cause?: unknown,
+  ) {
+    super(message, { cause });
+  }
+}
+
+export interface SlackMessengerOptions {
+  client: WebClient;
+  alertChannel?: string;
+  logger: Logger;
+  ruleTitles?: ReadonlyMap<string, string>;
+  accountAliases?: Readonly<Record<string, string>>;
+}
+
+const slackErrorOf = (err: unknown) => (err as { data?: { error?: string } }).data?.error;
+
+/** Metadata on every question, so a message sent just before a crash can be found again. */
+export const QUESTION_EVENT_TYPE = 'secbot_verification';
+
+export function createSlackMessenger(opts: SlackMessengerOptions): Messenger & {
+  /** Whether the alert channel answered the last post (for status). */
+  alertChannelProblem(): string | undefined;
+} {
+  let channelProblem: string | undefined;
+  const render = (q: Question) =>
+    questionMessage({ ...q, ruleTitles: opts.ruleTitles, accountAliases: opts.accountAliases });
+  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = slackErrorOf(err);
+      throw new MessengerError(`Slack ${what} failed: ${code ?? (err as Error).message}`, code, err);
+    }
+  };
+
+  return {
+    async askEngineer(q) {
+      const user = q.verification.engineerKey;
+      const open = await wrap('conversations.open', () => opts.client.conversations.open({ users: user }));
+      const channel = open.channel?.id;
+      if (!channel) throw new MessengerError(`Slack conversations.open returned no channel for ${user}`);
+      const msg = render(q);
+      const posted = await wrap('chat.postMessage', () =>
+        opts.client.chat.postMessage({
+          channel,
+          text: msg.text,
+          blocks: msg.blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+          metadata: {
+            event_type: QUESTION_EVENT_TYPE,
+            event_payload: { verification_id: q.verification.id },
+          },
+        }),
+      );
+      if (!posted.ts) throw new MessengerError('Slack chat.postMessage returned no ts');
+      return { channel, ts: posted.ts };
+    },
+    async updateQuestion(q) {
+      const dm = q.verification.dm;
+      if (!dm) return;
+      const msg = render(q);
+      await wrap('chat.update', () =>
+        opts.client.chat.update({ channel: dm.channel, ts: dm.ts, text: msg.text, blocks: msg.blocks }),
+      );
+    },
+    async postAlert(alert: AlertItem): Promise<MessageRef | undefined> {
+      if (!opts.alertChannel) {
+        channelProblem = 'SECBOT_ALERT_CHANNEL is not set';
+        throw new MessengerError('no alert channel configured (SECBOT_ALERT_CHANNEL)');
+      }
+      const channel = opts.alertChannel;
+      const msg = alertMessage({ alert, ruleTitles: opts.ruleTitles });
+      try {
+        if (alert.channelMessage) {
+          const ref = alert.channelMessage;
+          await wrap('chat.update', () =>
+            opts.client.chat.update({ channel: ref.channel, ts: ref.ts, text: msg.text, blocks: msg.blocks }),
+          );
+          channelProblem = undefined;
+          return ref;
+        }
+        const posted = await wrap('chat.postMessage', () =>
+          opts.client.chat.postMessage({
+            channel,
+            text: msg.text,
+            blocks: msg.blocks,
+            unfurl_links: false,
+            unfurl_media: false,
+          }),
+        );
+        channelProblem = undefined;
+        return { channel: posted.channel ?? channel, ts: posted.ts ?? '' };
+      } catch (err) {
+        channelProblem = (err as Error).message;
+        opts.logger.error({ err }, `slack: cannot post in the alert channel ${channel}: ${channelProblem}`);
+        throw err;
+      }
+    },
+    alertChannelProblem: () => channelProblem,
+  };
+}

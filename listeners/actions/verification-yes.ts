@@ -1,0 +1,32 @@
+import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
+import { answerYes, parseAnswerValue } from '../../handlers/verify.js';
+import type { ListenerDeps } from '../deps.js';
+
+/** **Yes, this was me**: ack at once, then claim the verification and run the Duo push. */
+export const verificationYes =
+  (deps: ListenerDeps) =>
+  async ({
+    ack,
+    body,
+    action,
+    respond,
+  }: SlackActionMiddlewareArgs<BlockButtonAction> & AllMiddlewareArgs) => {
+    await ack();
+    const parsed = parseAnswerValue(action.value);
+    if (!parsed) {
+      await respond({
+        response_type: 'ephemeral',
+        replace_original: false,
+        text: 'That button is not a secbot question.',
+      });
+      return;
+    }
+    const work = answerYes(deps.verify, { ...parsed, userId: body.user.id })
+      .then(async (r) => {
+        if (r.outcome === 'refused')
+          await respond({ response_type: 'ephemeral', replace_original: false, text: r.message });
+      })
+      .catch((err) => deps.logger.error({ err }, `yes on ${parsed.verificationId} failed`));
+    deps.background.add(work);
+    void work.finally(() => deps.background.delete(work));
+  };

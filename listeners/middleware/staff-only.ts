@@ -1,0 +1,71 @@
+/** Bolt middleware: staff-only actions and commands answer everyone else with a polite refusal. */
+import type { AnyMiddlewareArgs, Middleware } from '@slack/bolt';
+import { auditEvent } from '../../audit/ecs.js';
+import { STAFF_ONLY_MESSAGE } from '../../handlers/staff.js';
+import { ACTION_ACKNOWLEDGE, ACTION_RESOLVE } from '../../views/alert.js';
+import type { ListenerDeps } from '../deps.js';
+
+/** Action ids only staff may press. */
+export const STAFF_ACTIONS = new Set<string>([ACTION_ACKNOWLEDGE, ACTION_RESOLVE]);
+
+/** `/secbot` subcommands anyone may run. */
+export const PUBLIC_SUBCOMMANDS = new Set(['help', '']);
+
+interface Gate {
+  userId: string;
+  what: string;
+}
+
+interface GateBody {
+  type?: string;
+  actions?: { action_id?: string }[];
+  user?: { id?: string };
+  command?: string;
+  text?: string;
+  user_id?: string;
+}
+
+function gateOf(body: AnyMiddlewareArgs['body']): Gate | undefined {
+  const b = body as GateBody;
+  if (b.type === 'block_actions' && Array.isArray(b.actions)) {
+    const staffAction = b.actions.find((a) => STAFF_ACTIONS.has(String(a.action_id)));
+    if (staffAction) return { userId: String(b.user?.id ?? ''), what: `button ${staffAction.action_id}` };
+  }
+  if (typeof b.command === 'string' && b.command === '/secbot') {
+    const sub =
+      String(b.text ?? '')
+        .trim()
+        .split(/\s+/)[0]
+        ?.toLowerCase() ?? '';
+    if (!PUBLIC_SUBCOMMANDS.has(sub)) return { userId: String(b.user_id ?? ''), what: `/secbot ${sub}` };
+  }
+  return undefined;
+}
+
+export function staffOnly(deps: ListenerDeps): Middleware<AnyMiddlewareArgs> {
+  return async (args) => {
+    const gate = gateOf(args.body);
+    if (!gate) return args.next();
+    if (gate.userId && (await deps.staff.isStaff(gate.userId))) return args.next();
+    const a = args as AnyMiddlewareArgs & {
+      ack?: (r?: unknown) => Promise<void>;
+      respond?: (m: unknown) => Promise<unknown>;
+    };
+    deps.audit.write(
+      auditEvent({
+        action: 'staff.refused',
+        outcome: 'failure',
+        message: `${gate.userId || 'unknown user'} is not staff and tried ${gate.what}`,
+        actor: gate.userId,
+        secbot: { attempted: gate.what },
+      }),
+    );
+    deps.logger.info(`refused ${gate.what} for non-staff ${gate.userId}`);
+    if ('command' in (args.body as object)) {
+      await a.ack?.({ response_type: 'ephemeral', text: STAFF_ONLY_MESSAGE });
+    } else {
+      await a.ack?.();
+      await a.respond?.({ response_type: 'ephemeral', replace_original: false, text: STAFF_ONLY_MESSAGE });
+    }
+  };
+}
