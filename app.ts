@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { App } from '@slack/bolt';
 import cron from 'node-cron';
 import { createAuditTrail } from './audit/trail.js';
 import { decodeMessage } from './cloudtrail/decode.js';
@@ -18,16 +19,24 @@ import { type Config, loadConfig } from './config/index.js';
 import type { Decision } from './handlers/decide.js';
 import { DEFAULT_DRAIN_OPTIONS, type DrainOptions, drainQueue } from './handlers/drain.js';
 import { principalDirectory } from './handlers/engineers.js';
-import type { Messenger } from './handlers/ports.js';
+import type { EngineerDirectory, Messenger } from './handlers/ports.js';
+import { createStaffGuard } from './handlers/staff.js';
 import { sweep } from './handlers/sweep.js';
+import { resumePendingPushes, type VerifyDeps } from './handlers/verify.js';
+import { createDuoSecondFactor } from './integrations/duo.js';
 import { startEmbeddedDynamo } from './integrations/embedded-dynamo.js';
 import { startEmbeddedSqs } from './integrations/embedded-sqs.js';
 import { clearEmbeddedEndpoints, writeEmbeddedEndpoints } from './integrations/embedded-state.js';
 import { enqueueRecords } from './integrations/enqueue.js';
+import { loadIdentityMap } from './integrations/identity-map.js';
 import { createPagerDutyPager, type Pager } from './integrations/pagerduty.js';
 import { createSqsQueue, type Queue } from './integrations/queue.js';
 import { type Print, printToStdout, shadowMessenger, shadowPager } from './integrations/shadow.js';
+import { createSlackApp, startSlackApp } from './integrations/slack-app.js';
+import { createSlackDirectory } from './integrations/slack-directory.js';
+import { createSlackMessenger } from './integrations/slack-messenger.js';
 import { SecbotError } from './lib/errors.js';
+import { registerListeners } from './listeners/index.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { BUNDLED_RULES_DIR, loadRuleDirs, RuleLoadError } from './rules/loader.js';
 import { createDynamoStore, type Store } from './store/store.js';
@@ -82,6 +91,7 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       dynamo = new DynamoDBClient({
         region: config.aws.region,
         endpoint: config.table.endpoint,
+        credentials: config.aws.credentials,
         maxAttempts: 5,
       });
     }
@@ -108,12 +118,17 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         url: config.queue.url ?? '',
         region: config.aws.region,
         endpoint: config.queue.endpoint,
+        credentials: config.aws.credentials,
         logger,
       });
     }
 
     // --- the outside world, or its shadow ---
-    const messenger: Messenger = shadowMessenger(logger, print);
+    const audit = createAuditTrail({
+      file: config.auditFile ?? (config.queue.embedded ? join(config.dataDir, 'audit.jsonl') : undefined),
+    });
+    stops.push(() => audit.flush());
+    const ruleTitles = new Map(ruleSet.rules.map((r) => [r.id, r.title]));
     const pager: Pager = config.shadow
       ? shadowPager(print)
       : config.pagerDuty.routingKey
@@ -123,10 +138,82 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
             logger,
           })
         : unconfiguredPager(logger);
-    const audit = createAuditTrail({
-      file: config.auditFile ?? (config.queue.embedded ? join(config.dataDir, 'audit.jsonl') : undefined),
-    });
-    stops.push(() => audit.flush());
+    const shutdown = new AbortController();
+    let messenger: Messenger;
+    let directory: EngineerDirectory;
+    let slack: App | undefined;
+    let verifyDeps: VerifyDeps | undefined;
+    const background = new Set<Promise<unknown>>();
+    if (config.shadow || !config.slack.botToken || !config.slack.appToken) {
+      messenger = shadowMessenger(logger, print);
+      directory = principalDirectory();
+    } else {
+      slack = createSlackApp({
+        botToken: config.slack.botToken,
+        appToken: config.slack.appToken,
+        apiUrl: config.slack.apiUrl,
+        logger,
+      });
+      const client = slack.client;
+      const slackDirectory = createSlackDirectory({
+        client,
+        identityMap: config.identityMapFile ? await loadIdentityMap(config.identityMapFile) : undefined,
+        emailDomain: config.emailDomain,
+        logger,
+      });
+      directory = slackDirectory;
+      messenger = createSlackMessenger({
+        client,
+        alertChannel: config.slack.alertChannel,
+        logger,
+        ruleTitles,
+        accountAliases: config.accountAliases,
+      });
+      const duo = config.duo
+        ? createDuoSecondFactor({
+            ikey: config.duo.ikey,
+            skey: config.duo.skey,
+            host: config.duo.host,
+            logger,
+          })
+        : undefined;
+      if (!duo) logger.warn('Duo is not configured (DUO_IKEY, DUO_SKEY, DUO_HOST): every "Yes" escalates');
+      verifyDeps = {
+        store,
+        messenger,
+        duo,
+        duoUsername: async (userId) => {
+          const email = await slackDirectory.emailOf(userId);
+          return email && config.duoUsername === 'local_part' ? email.split('@')[0] : email;
+        },
+        audit,
+        logger,
+        duoTimeoutMs: config.duo?.timeoutMs ?? 60_000,
+        signal: shutdown.signal,
+      };
+      const staff = createStaffGuard({
+        staff: config.slack.staff,
+        groups: {
+          members: async (usergroup) => (await client.usergroups.users.list({ usergroup })).users ?? [],
+        },
+        logger,
+      });
+      registerListeners(slack, {
+        verify: verifyDeps,
+        alerts: { store, pager, messenger, audit, logger },
+        staff,
+        audit,
+        logger,
+        background,
+      });
+      await startSlackApp(slack);
+      const app = slack;
+      stops.push(async () => {
+        await app.stop();
+      });
+      const resumed = await resumePendingPushes(verifyDeps);
+      if (resumed > 0) logger.info(`resumed ${resumed} Duo push(es) left pending by a previous process`);
+    }
 
     const owner = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     const drainOptions: DrainOptions = {
@@ -135,7 +222,6 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       waitSeconds: config.queue.embedded ? 0 : 1,
       ...opts.drain,
     };
-    const shutdown = new AbortController();
     let running: Promise<void> | undefined;
     const runOnce = async () => {
       const report = await drainQueue(
@@ -143,7 +229,7 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
           queue,
           store,
           ruleSet,
-          directory: principalDirectory(),
+          directory,
           audit,
           logger,
           policy: config.policy,
@@ -183,6 +269,7 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       shutdown.abort();
       await task?.stop();
       await running;
+      await Promise.allSettled([...background]);
     });
 
     printBanner(config, print);

@@ -33,7 +33,7 @@ export async function runEnqueue(paths: string[]): Promise<number> {
   }
   const queue = createSqsQueue(
     config.queue.url
-      ? { url, endpoint, region: config.aws.region }
+      ? { url, endpoint, region: config.aws.region, credentials: config.aws.credentials }
       : { url, client: embeddedSqsClient(endpoint ?? ''), countsIncludeInFlight: true },
   );
   let malformed = 0;

@@ -113,6 +113,25 @@ const envSchema = z.object({
   SECBOT_FAILED_CALLS: z.enum(['log', 'keep']).default('log'),
   SECBOT_SHADOW: bool(false),
   SECBOT_AUDIT_FILE: optionalString,
+  SECBOT_DUO_USERNAME: z.enum(['email', 'local_part']).default('email'),
+  SECBOT_ACCOUNT_ALIASES: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      const aliases: Record<string, string> = {};
+      for (const pair of (s ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)) {
+        const m = /^(\d{12})=([A-Za-z0-9 _.-]{1,64})$/.exec(pair);
+        if (!m?.[1] || !m[2]) {
+          ctx.addIssue({ code: 'custom', message: `"${pair}" is not <12-digit account id>=<alias>` });
+          return z.NEVER;
+        }
+        aliases[m[1]] = m[2];
+      }
+      return aliases;
+    }),
   SECBOT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -122,9 +141,16 @@ export interface Config {
   slack: { botToken?: string; appToken?: string; apiUrl: string; alertChannel?: string; staff: string[] };
   queue: { url?: string; endpoint?: string; embedded: boolean };
   table: { name: string; endpoint?: string; embedded: boolean };
-  aws: { region: string };
+  /** Explicit static credentials when the environment carries them; otherwise the SDK's provider chain. */
+  aws: {
+    region: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  };
   dataDir: string;
   duo?: { ikey: string; skey: string; host: string; timeoutMs: number };
+  /** How the Duo username is made from the Slack profile email. */
+  duoUsername: 'email' | 'local_part';
+  accountAliases: Record<string, string>;
   pagerDuty: { routingKey?: string; eventsUrl: string };
   schedule: string;
   verifyTimeoutMs: number;
@@ -193,12 +219,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       endpoint: e.AWS_ENDPOINT_URL_DYNAMODB,
       embedded: !e.AWS_ENDPOINT_URL_DYNAMODB && !hasCredentials,
     },
-    aws: { region: e.AWS_REGION },
+    aws: {
+      region: e.AWS_REGION,
+      credentials:
+        env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+          ? {
+              accessKeyId: env.AWS_ACCESS_KEY_ID,
+              secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
+              sessionToken: env.AWS_SESSION_TOKEN || undefined,
+            }
+          : undefined,
+    },
     dataDir: resolve(e.SECBOT_DATA_DIR),
     duo:
       e.DUO_IKEY && e.DUO_SKEY && e.DUO_HOST
         ? { ikey: e.DUO_IKEY, skey: e.DUO_SKEY, host: e.DUO_HOST, timeoutMs: e.SECBOT_DUO_TIMEOUT }
         : undefined,
+    duoUsername: e.SECBOT_DUO_USERNAME,
+    accountAliases: e.SECBOT_ACCOUNT_ALIASES,
     pagerDuty: { routingKey: e.PAGERDUTY_ROUTING_KEY, eventsUrl: e.PAGERDUTY_EVENTS_URL },
     schedule: e.SECBOT_SCHEDULE,
     verifyTimeoutMs: e.SECBOT_VERIFY_TIMEOUT,

@@ -272,10 +272,14 @@ export async function drainQueue(
           decision.silence = { id: silenced.id, reason: silenced.reason, createdBy: silenced.createdBy };
           decision.reasons.push(`silenced by ${silenced.id}: ${silenced.reason}`);
         } else if (resolution.ok) {
-          const added = await deps.store.addNotifyCall(resolution.engineer.key, callOf(decision), {
-            now,
-            deadline: new Date(now.getTime() + deps.verifyTimeoutMs),
-          });
+          const added = await deps.store.addNotifyCall(
+            resolution.engineer.key,
+            { ...callOf(decision), matchedBy: resolution.engineer.via },
+            {
+              now,
+              deadline: new Date(now.getTime() + deps.verifyTimeoutMs),
+            },
+          );
           verificationId = added.verificationId;
           if (added.created) {
             report.verificationsOpened++;

@@ -9,11 +9,14 @@ import type { AuditTrail } from '../audit/trail.js';
 import { AlreadyDecidedError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { AlertItem, Verification, VerificationState } from '../store/types.js';
+import type { Messenger } from './ports.js';
 
 export interface EscalateDeps {
   store: Store;
   audit: AuditTrail;
   logger: Logger;
+  /** When given, the engineer's DM is updated to its final state. */
+  messenger?: Messenger;
 }
 
 /** Why a verification escalated; stable strings for metrics (`escalation.<kind>`). */
@@ -82,6 +85,14 @@ export async function escalateVerification(
     }),
   );
   const alert = await createEscalationAlert(deps, closed, input.kind, input.at);
+  if (deps.messenger && closed.dm) {
+    try {
+      const calls = await deps.store.listVerificationCalls(closed.id, { limit: 50 });
+      await deps.messenger.updateQuestion({ verification: closed, calls });
+    } catch (err) {
+      deps.logger.warn({ err, verificationId: closed.id }, 'escalate: could not update the DM');
+    }
+  }
   return { verification: closed, alert };
 }
 

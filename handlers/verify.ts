@@ -142,7 +142,6 @@ const escalate = async (deps: VerifyDeps, v: Verification, kind: EscalationKind,
     at: deps.clock?.() ?? new Date(),
     from: ['DUO_PENDING'],
   });
-  if (done) await refreshDm(deps, done.verification);
   return { outcome: done ? 'escalated' : 'ignored' } as const;
 };
 

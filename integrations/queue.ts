@@ -66,6 +66,8 @@ export interface SqsQueueOptions {
   client?: SQSClient;
   region?: string;
   endpoint?: string;
+  /** Static credentials; otherwise the SDK's default provider chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   logger?: Logger;
   /**
    * The server counts in-flight messages in ApproximateNumberOfMessages (local-aws-sqs does; SQS does not).
@@ -104,7 +106,9 @@ const FORBIDDEN_CHARS = /[^\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u
  */
 export function createSqsQueue(opts: SqsQueueOptions): Queue {
   const { url } = opts;
-  const client = opts.client ?? new SQSClient({ region: opts.region, endpoint: opts.endpoint });
+  const client =
+    opts.client ??
+    new SQSClient({ region: opts.region, endpoint: opts.endpoint, credentials: opts.credentials });
   const log = (opts.logger ?? pino({ level: 'silent' })).child({ queue: url });
   const countsIncludeInFlight = opts.countsIncludeInFlight ?? false;
   let deadLetter: { arn: string; url: string } | undefined;

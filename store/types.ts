@@ -86,6 +86,8 @@ export interface VerificationCall {
   resource?: string;
   sourceIp?: string;
   userAgent?: string;
+  /** How the principal was matched to the engineer (identity map, email, email domain, principal). */
+  matchedBy?: 'map' | 'email' | 'domain' | 'principal';
 }
 
 /** One question to one engineer, covering every call they made while it was open. */

@@ -119,6 +119,7 @@ function callSummary(c: VerificationCall): VerificationCall {
     resource: c.resource,
     sourceIp: c.sourceIp,
     userAgent: c.userAgent?.slice(0, 300),
+    matchedBy: c.matchedBy,
   };
 }
 

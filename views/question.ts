@@ -73,7 +73,8 @@ export function questionMessage(input: QuestionViewInput): SlackMessage {
       SLACK_LIMITS.header,
     ),
   });
-  const who = input.via ? ` (matched to you by ${VIA_WORDS[input.via]})` : '';
+  const via = input.via ?? first?.matchedBy;
+  const who = via ? ` (matched to you by ${VIA_WORDS[via]})` : '';
   blocks.push({
     type: 'section',
     text: md(
