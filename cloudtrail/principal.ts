@@ -190,7 +190,10 @@ export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions
       assumedRole = parsed.role;
       const role = parsed.role ?? issuerName;
       issuerName ??= parsed.role;
-      if (role && sessionName) name = `${role}/${sessionName}`;
+      // IAM Identity Center sessions read as the person and their permission set: "dana@example.com (PowerUser)".
+      const permissionSet = role ? /^AWSReservedSSO_(.+?)_[0-9a-f]{16}$/.exec(role)?.[1] : undefined;
+      if (permissionSet && sessionName) name = `${sessionName} (${permissionSet})`;
+      else if (role && sessionName) name = `${role}/${sessionName}`;
       else name = role ?? sessionName ?? userName ?? principalId;
       key = arn;
       break;

@@ -50,6 +50,11 @@ export interface Rule {
    */
   eventSources?: string[];
   eventNames?: string[];
+  /**
+   * `secbot.eventbridge`: a hand-written EventBridge pattern for `detail` that delivers every call the
+   * rule can match, for rules that pin no event source or name (e.g. root use, a user agent).
+   */
+  eventbridge?: Record<string, unknown>;
   tests: RuleTestCase[];
   /** True when the record matches the rule's detection. Never throws. */
   matches(record: CloudTrailRecord): boolean;

@@ -82,6 +82,7 @@ export function compileRuleFile(file: string, text: string): CompileResult {
   if (ext.reason !== undefined) rule.reason = ext.reason;
   if (detection.eventSources) rule.eventSources = detection.eventSources;
   if (detection.eventNames) rule.eventNames = detection.eventNames;
+  if (ext.eventbridge) rule.eventbridge = ext.eventbridge;
   return idPos
     ? { rule, issues: rep.issues, idPos, evaluate: test }
     : { rule, issues: rep.issues, evaluate: test };

@@ -20,6 +20,9 @@
  *     - name: internal range
  *       fires: false
  *       record: { … }
+ *   eventbridge:          # only for rules that pin no eventSource/eventName: the EventBridge pattern
+ *     userIdentity:       # (for `detail`) that delivers every call the rule can match
+ *       type: [Root]
  * ```
  *
  * `within: { S: P }` — Sigma resolves every field independently with "any array element" semantics,
@@ -42,10 +45,12 @@ export interface Extension {
   onFailure: OnFailure;
   /** selection name → array path, with the positions for later validation. */
   within: { selection: string; path: string; pos: Pos }[];
+  /** A hand-written EventBridge pattern for `detail`, for rules that pin no event source or name. */
+  eventbridge?: Record<string, unknown>;
   tests: RuleTestCase[];
 }
 
-const KEYS = new Set(['action', 'runbook', 'reason', 'on_failure', 'within', 'tests']);
+const KEYS = new Set(['action', 'runbook', 'reason', 'on_failure', 'within', 'tests', 'eventbridge']);
 
 export const actionForLevel = (level: SigmaLevel): Action =>
   level === 'informational' || level === 'low' ? 'log' : level === 'medium' ? 'notify' : 'alert';
@@ -112,6 +117,14 @@ export function parseExtension(node: YNode | undefined, rep: Reporter): Extensio
         break;
       case 'tests':
         parseTests(v, ext, rep);
+        break;
+      case 'eventbridge':
+        if (v.kind === 'map' && v.entries.length > 0) ext.eventbridge = toPlain(v) as Record<string, unknown>;
+        else
+          rep.error(
+            v.pos,
+            'secbot.eventbridge must be a map: an EventBridge pattern for the record (`detail`)',
+          );
         break;
     }
   }
