@@ -58,6 +58,8 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     addNotifyCall: (engineerKey, c, opts) => verifications.addNotifyCall(ctx, engineerKey, c, opts),
     getVerification: (id) => verifications.getVerification(ctx, id),
     findOpenVerification: (engineerKey) => verifications.findOpenVerification(ctx, engineerKey),
+    listEngineerVerifications: (engineerKey, opts) =>
+      verifications.listEngineerVerifications(ctx, engineerKey, opts),
     listVerificationCalls: (id, opts) => verifications.listVerificationCalls(ctx, id, opts),
     listVerifications: (state, opts) => verifications.listVerifications(ctx, state, opts),
     transitionVerification: (id, input) => verifications.transitionVerification(ctx, id, input),

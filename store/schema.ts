@@ -11,6 +11,7 @@
  * | verification header   | `VER#<id>`             | `VER`                        | `VER#<state>` / deadline (OPEN, DUO_PENDING) or closedAt (closed) | closed + 90 d |
  * | verification call     | `VER#<id>`             | `CALL#<eventTime>#<eventID>` | —                                            | join + 97 d          |
  * | open-verification lock| `OPEN#<engineerKey>`   | `OPEN`                       | —                                            | —                    |
+ * | engineer's verification | `ENG#<engineerKey>`  | `VER#<createdAt>#<id>`       | —                                            | creation + 97 d      |
  * | alert                 | `ALERT#<id>`           | `ALERT`                      | `PAGE#PENDING` / nextAttemptAt while the page is due, then `ALERT#<state>` / createdAt | resolved + 90 d |
  * | silence               | `SILENCE#<id>`         | `SILENCE`                    | `SILENCE` / expiresAt (until deleted)        | expiry + 30 d        |
  * | day counters          | `COUNTERS#<YYYY-MM-DD>`| `COUNTERS`                   | —                                            | day + 400 d          |
@@ -28,6 +29,8 @@
  * - **Open-verification lock** — points at the engineer's one OPEN verification. Joining is a
  *   conditional update on the header (`state = OPEN`); a lock that points at a verification no longer
  *   OPEN is replaced conditionally (on the old pointer), so replicas agree on one OPEN verification.
+ * - **Engineer's verification** — a pointer written when a verification is created, so an engineer's
+ *   own recent verifications (their App Home) are one Query, newest first, without a second index.
  * - **Alert** — id `a_<eventID>` or `a_<verificationId>` (the PagerDuty `dedup_key`), created with a
  *   conditional put; the page outbox (`pageStatus`, attempts, `nextAttemptAt`) sits on the item.
  * - **Counters** — one item per day, one top-level number attribute `c:<name>` per counter (atomic ADD).
@@ -97,6 +100,11 @@ export const keys = {
   }),
   callPrefix: 'CALL#',
   openLock: (engineerKey: string) => ({ pk: `OPEN#${engineerKey}`, sk: 'OPEN' }),
+  engineerVerification: (engineerKey: string, createdAt: string, id: string) => ({
+    pk: `ENG#${engineerKey}`,
+    sk: `VER#${createdAt}#${id}`,
+  }),
+  engineerPrefix: (engineerKey: string) => `ENG#${engineerKey}`,
   alert: (id: string) => ({ pk: `ALERT#${id}`, sk: 'ALERT' }),
   silence: (id: string) => ({ pk: `SILENCE#${id}`, sk: 'SILENCE' }),
   counters: (day: string) => ({ pk: `COUNTERS#${day}`, sk: 'COUNTERS' }),
@@ -118,6 +126,7 @@ export type Entity =
   | 'verification'
   | 'call'
   | 'lock'
+  | 'engineer_ref'
   | 'alert'
   | 'silence'
   | 'counters'

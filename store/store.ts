@@ -94,6 +94,8 @@ export interface Store {
   getVerification(id: string): Promise<Verification | undefined>;
   /** The engineer's OPEN verification, if any. */
   findOpenVerification(engineerKey: string): Promise<Verification | undefined>;
+  /** The engineer's own verifications, newest first (default 10). */
+  listEngineerVerifications(engineerKey: string, opts?: { limit?: number }): Promise<Verification[]>;
   /** Every call of a verification, in event-time order. */
   listVerificationCalls(id: string, opts?: { limit?: number }): Promise<VerificationCall[]>;
   /**

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   attempt,
+  batchGetRaw,
   CONDITION_FAILED,
   call,
   getRaw,
@@ -182,6 +183,36 @@ export async function listVerifications(
   return rows.filter((r) => r.entity === 'verification' && r.state === state).map(toVerification);
 }
 
+/** An engineer's own verifications, newest first (pointers whose header is gone are skipped). */
+export async function listEngineerVerifications(
+  ctx: StoreContext,
+  engineerKey: string,
+  opts: { limit?: number } = {},
+): Promise<Verification[]> {
+  const x = new Expr();
+  const refs = await queryAll(
+    ctx,
+    'listEngineerVerifications',
+    {
+      KeyConditionExpression: `${x.name('pk')} = ${x.value(keys.engineerPrefix(engineerKey))}`,
+      ScanIndexForward: false,
+      ...x.params(),
+    },
+    opts.limit ?? 10,
+  );
+  const ids = refs.map((r) => read.str(r, 'verificationId')).filter((id): id is string => !!id);
+  if (ids.length === 0) return [];
+  const headers = await batchGetRaw(
+    ctx,
+    'listEngineerVerifications',
+    ids.map((id) => keys.verification(id)),
+  );
+  const byId = new Map(
+    headers.filter((h) => h.entity === 'verification').map((h) => [read.str(h, 'id'), toVerification(h)]),
+  );
+  return ids.map((id) => byId.get(id)).filter((v): v is Verification => v !== undefined);
+}
+
 // ------------------------------------------------------------------------------------------------
 // addNotifyCall
 
@@ -297,6 +328,24 @@ async function createHeader(
   return id;
 }
 
+/** The engineer's pointer to a new verification (their own list, newest first). Written before the lock. */
+async function putEngineerRef(ctx: StoreContext, engineerKey: string, vid: string, now: Date): Promise<void> {
+  await call('addNotifyCall', () =>
+    ctx.client.send(
+      new PutItemCommand({
+        TableName: ctx.table,
+        Item: toItem({
+          ...keys.engineerVerification(engineerKey, now.toISOString(), vid),
+          entity: 'engineer_ref',
+          engineerKey,
+          verificationId: vid,
+          ttl: ttlAfter(now, ctx.retention.closedDays + CALL_EXTRA_DAYS),
+        }),
+      }),
+    ),
+  );
+}
+
 /** Point the engineer's lock at `vid`: only if free (`previous` undefined) or still at `previous`. */
 async function takeLock(
   ctx: StoreContext,
@@ -378,12 +427,14 @@ export async function addNotifyCall(
       // The lock points at a verification that is no longer OPEN: replace it.
     }
     const vid = await createHeader(ctx, engineerKey, c, now, deadline);
+    await putEngineerRef(ctx, engineerKey, vid, now);
     if (await takeLock(ctx, engineerKey, vid, current, now)) {
       await putCallItem(ctx, vid, c, now);
       return { verificationId: vid, created: true, duplicate: false };
     }
     // Someone else moved the lock first; nobody can know our header, so drop it and join theirs.
     await deleteItem(ctx, 'addNotifyCall', keys.verification(vid));
+    await deleteItem(ctx, 'addNotifyCall', keys.engineerVerification(engineerKey, now.toISOString(), vid));
   }
   throw new StoreError(
     'addNotifyCall',

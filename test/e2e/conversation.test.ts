@@ -199,6 +199,29 @@ describe('the conversation', () => {
     }
   });
 
+  it('new calls join the open question: the DM is updated, not sent again, and a Yes must cover them', async () => {
+    world.engineer('pat', 'allow');
+    const { user, channel, dm, verificationId } = await ask(bot, 'pat');
+    const posts = world.slack.callsTo('chat.postMessage').filter((c) => c.params.channel === channel).length;
+    await bot.enqueue(notifyCall('pat'), notifyCall('pat', { eventName: 'CreateAccessKey' }));
+    await bot.secbot.runOnce();
+    assert.equal(world.slack.callsTo('chat.postMessage').filter((c) => c.params.channel === channel).length, posts);
+    const updated = await world.slack.waitForMessage(channel, (m) => m.ts === dm.ts && JSON.stringify(m.blocks).includes('these 3 AWS changes'));
+    assert.match(JSON.stringify(updated.blocks), /All calls/);
+    // A Yes pressed on the first rendering (1 call) does not confirm 3.
+    await world.slack.sendBlockAction({
+      user,
+      action_id: ACTION_YES,
+      channel,
+      message: { ts: dm.ts, blocks: dm.versions[0]?.blocks ?? [] },
+    });
+    await world.slack.waitForResponse((r) => JSON.stringify(r).includes('New calls joined'));
+    assert.equal((await bot.secbot.store.getVerification(verificationId))?.state, 'OPEN');
+    await click(user, ACTION_YES, channel, dm.ts);
+    const v = await bot.waitForState(verificationId, 'CONFIRMED');
+    assert.equal(v.callCount, 3);
+  });
+
   it('delivers the DM through a 429 with Retry-After', async () => {
     world.engineer('leo', 'allow');
     world.slack.failNext('chat.postMessage', { status: 429, retryAfterSeconds: 1 });
