@@ -19,10 +19,12 @@ import { type Config, loadConfig } from './config/index.js';
 import type { Decision } from './handlers/decide.js';
 import { DEFAULT_DRAIN_OPTIONS, type DrainOptions, drainQueue } from './handlers/drain.js';
 import { principalDirectory } from './handlers/engineers.js';
+import { createHomeService, type HomeService, notifyingStore } from './handlers/home.js';
 import type { EngineerDirectory, Messenger } from './handlers/ports.js';
 import { createStaffGuard } from './handlers/staff.js';
 import { sweep } from './handlers/sweep.js';
 import { resumePendingPushes, type VerifyDeps } from './handlers/verify.js';
+import { createRemediationExecutor, shadowRemediationExecutor } from './integrations/aws-remediation.js';
 import { createDuoSecondFactor } from './integrations/duo.js';
 import { startEmbeddedDynamo } from './integrations/embedded-dynamo.js';
 import { startEmbeddedSqs } from './integrations/embedded-sqs.js';
@@ -34,8 +36,11 @@ import { createSqsQueue, type Queue } from './integrations/queue.js';
 import { type Print, printToStdout, shadowMessenger, shadowPager } from './integrations/shadow.js';
 import { createSlackApp, startSlackApp } from './integrations/slack-app.js';
 import { createSlackDirectory } from './integrations/slack-directory.js';
+import { createSlackHomePublisher, slackHealth } from './integrations/slack-home.js';
 import { createSlackMessenger } from './integrations/slack-messenger.js';
+import { armCrashPoint } from './lib/crash-points.js';
 import { SecbotError } from './lib/errors.js';
+import { secbotVersion } from './lib/version.js';
 import { registerListeners } from './listeners/index.js';
 import { createLogger, type Logger } from './logging/logger.js';
 import { BUNDLED_RULES_DIR, loadRuleDirs, RuleLoadError } from './rules/loader.js';
@@ -59,6 +64,8 @@ export interface StartOptions {
   /** Do not schedule (tests drive runOnce themselves). */
   schedule?: boolean;
   drain?: Partial<DrainOptions>;
+  /** App Home refresh debounce (tests shorten it). */
+  home?: { debounceMs?: number };
 }
 
 function decisionLine(d: Decision): string {
@@ -70,6 +77,9 @@ function decisionLine(d: Decision): string {
 export async function start(opts: StartOptions = {}): Promise<Secbot> {
   const config = loadConfig(opts.env ?? process.env);
   const logger = createLogger({ level: config.logLevel });
+  armCrashPoint(config.crashAt);
+  if (config.crashAt)
+    logger.warn(`SECBOT_CRASH_AT=${config.crashAt}: this process SIGKILLs itself there (test-only)`);
   const print = opts.print ?? printToStdout;
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
@@ -97,7 +107,12 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
     }
     stops.push(async () => dynamo.destroy());
     await ensureTable(dynamo, config.table.name, { logger, expectTtl: !config.table.embedded });
-    const store = createDynamoStore({ tableName: config.table.name, client: dynamo, logger });
+    // Every write that changes what an App Home shows tells the Home service (live mode sets it).
+    let home: HomeService | undefined;
+    const store = notifyingStore(
+      createDynamoStore({ tableName: config.table.name, client: dynamo, logger }),
+      () => home?.changed(),
+    );
 
     // --- the queue ---
     let queue: Queue;
@@ -162,13 +177,24 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         logger,
       });
       directory = slackDirectory;
-      messenger = createSlackMessenger({
+      // One-click remediation: live with SECBOT_REMEDIATION_ROLE, else in shadow (the exact call printed).
+      const remediationExecutor = config.remediation.roleName
+        ? createRemediationExecutor({
+            roleName: config.remediation.roleName,
+            region: config.aws.region,
+            credentials: config.aws.credentials,
+            logger,
+          })
+        : shadowRemediationExecutor({ print, why: 'SECBOT_REMEDIATION_ROLE is not set' });
+      const slackMessenger = createSlackMessenger({
         client,
         alertChannel: config.slack.alertChannel,
         logger,
         ruleTitles,
         accountAliases: config.accountAliases,
+        remediation: { enabled: true, mode: remediationExecutor.mode, duo: config.remediation.requireDuo },
       });
+      messenger = slackMessenger;
       const duo = config.duo
         ? createDuoSecondFactor({
             ikey: config.duo.ikey,
@@ -178,6 +204,9 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
           })
         : undefined;
       if (!duo) logger.warn('Duo is not configured (DUO_IKEY, DUO_SKEY, DUO_HOST): every "Yes" escalates');
+      if (!config.remediation.requireDuo)
+        logger.warn('SECBOT_REMEDIATION_DUO=false: staff run remediations without a second factor');
+      else if (!duo) logger.warn('Duo is not configured: every remediation press is refused');
       verifyDeps = {
         store,
         messenger,
@@ -198,9 +227,62 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         },
         logger,
       });
+      const homeService = createHomeService({
+        store,
+        staff,
+        publisher: createSlackHomePublisher({ client, ruleTitles }),
+        logger,
+        debounceMs: opts.home?.debounceMs,
+      });
+      home = homeService;
       registerListeners(slack, {
         verify: verifyDeps,
         alerts: { store, pager, messenger, audit, logger },
+        silences: { store, audit },
+        status: {
+          store,
+          queue,
+          rules: { count: ruleSet.rules.length, warnings: ruleSet.warnings },
+          health: {
+            slack: slackHealth({
+              client,
+              alertChannel: config.slack.alertChannel,
+              alertChannelProblem: slackMessenger.alertChannelProblem,
+            }),
+            duo: async () => {
+              if (!duo) return { state: 'not_configured', detail: 'not configured: every "Yes" escalates' };
+              const r = await duo.check();
+              return { state: r.ok ? 'ok' : 'problem', detail: r.detail };
+            },
+            pagerDuty: () =>
+              config.pagerDuty.routingKey
+                ? {
+                    state: 'ok',
+                    detail: `routing key configured (${new URL(config.pagerDuty.eventsUrl).host})`,
+                  }
+                : {
+                    state: 'not_configured',
+                    detail: 'PAGERDUTY_ROUTING_KEY is not set: pages wait until it is',
+                  },
+          },
+          shadow: { on: config.shadow, reason: config.shadowReason },
+          version: secbotVersion(),
+          audit,
+          logger,
+        },
+        home: homeService,
+        remediate: {
+          store,
+          messenger,
+          executor: remediationExecutor,
+          requireDuo: config.remediation.requireDuo,
+          duo,
+          duoUsername: verifyDeps.duoUsername,
+          duoTimeoutMs: config.duo?.timeoutMs ?? 60_000,
+          audit,
+          logger,
+          signal: shutdown.signal,
+        },
         staff,
         audit,
         logger,
@@ -211,6 +293,7 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       stops.push(async () => {
         await app.stop();
       });
+      stops.push(() => homeService.stop());
       const resumed = await resumePendingPushes(verifyDeps);
       if (resumed > 0) logger.info(`resumed ${resumed} Duo push(es) left pending by a previous process`);
     }
@@ -220,6 +303,10 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       ...DEFAULT_DRAIN_OPTIONS,
       // The embedded queue answers long polls only when full or at the end of the wait: keep them short.
       waitSeconds: config.queue.embedded ? 0 : 1,
+      visibilityTimeoutSeconds: Math.round(config.visibilityTimeoutMs / 1000),
+      // Shorter than the visibility timeout: a message redelivered after a crash mid-batch finds its
+      // records' claims expired, instead of "busy" (which spends a receive on the way to the DLQ).
+      leaseMs: Math.round(config.visibilityTimeoutMs * 0.75),
       ...opts.drain,
     };
     let running: Promise<void> | undefined;
@@ -247,7 +334,15 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         );
       }
       if (shutdown.signal.aborted) return;
-      const swept = await sweep({ store, messenger, pager, audit, logger });
+      const swept = await sweep({
+        store,
+        messenger,
+        pager,
+        audit,
+        logger,
+        owner,
+        staleSendMs: config.dmResendAfterMs,
+      });
       if (swept.errors > 0) logger.warn({ sweep: swept }, 'sweep finished with errors');
     };
     const guardedRun = async () => {

@@ -13,8 +13,12 @@ usage:
   secbot triage <files…|->  [--format table|json|ecs] [--rules DIR]… [--actions log,notify,alert] [--as-of now|TIME] [--quiet]
   secbot rules check        [--rules DIR]…    report every problem in the rule files (file:line: reason)
   secbot rules test         [--rules DIR]…    run every rule's own test cases
-  secbot eventbridge-pattern [--rules DIR]…   print the EventBridge pattern that covers the rules
+  secbot eventbridge-pattern [--rules DIR]… [--split CHARS]
+                                              print the EventBridge pattern that covers the rules;
+                                              --split 2048: a JSON array of patterns that fit one rule each
   secbot enqueue <files…|->                   send records to the configured queue as EventBridge events
+  secbot doctor             [--send-test-page]  check the configuration, Slack, queue, table, Duo, PagerDuty
+                                              and rules; print what is wrong and how to fix it (exit 1 on a failure)
   secbot start                                run the bot (same as npm start)
 
 Inputs: CloudTrail log files (.json, .json.gz), JSON Lines, SNS or EventBridge envelopes, bare records.
@@ -31,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
       actions: { type: 'string' },
       'as-of': { type: 'string' },
       quiet: { type: 'boolean', default: false },
+      split: { type: 'string' },
+      'send-test-page': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -47,9 +53,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`secbot rules: expected "check" or "test"\n\n${USAGE}\n`);
       return 2;
     case 'eventbridge-pattern':
-      return runEventBridgePattern(values.rules);
+      return runEventBridgePattern(values.rules, values.split);
     case 'enqueue':
       return runEnqueue(positionals);
+    case 'doctor': {
+      const { runDoctorCommand } = await import('./doctor.js');
+      return runDoctorCommand({ sendTestPage: values['send-test-page'], rules: values.rules });
+    }
     case 'start': {
       const { start } = await import('../app.js');
       await start();

@@ -35,6 +35,17 @@ const AWS_SERVICE_HOST_RE = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/i;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
+/** Lower-case forms of the keys read here, computed once (a lookup allocates nothing). */
+const lowerKeys = new Map<string, string>();
+function lowerKey(key: string): string {
+  let lower = lowerKeys.get(key);
+  if (lower === undefined) {
+    lower = key.toLowerCase();
+    if (lowerKeys.size < 1_000) lowerKeys.set(key, lower);
+  }
+  return lower;
+}
+
 /** An own property of `o`, trying the camelCase key then its lowercase form; never an inherited one. */
 function val(o: unknown, key: string): unknown {
   if (typeof o !== 'object' || o === null) return undefined;
@@ -42,7 +53,7 @@ function val(o: unknown, key: string): unknown {
     const v = (o as Record<string, unknown>)[key];
     if (v !== undefined) return v;
   }
-  const lower = key.toLowerCase();
+  const lower = lowerKey(key);
   return lower !== key && hasOwn.call(o, lower) ? (o as Record<string, unknown>)[lower] : undefined;
 }
 

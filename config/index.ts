@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { validate as validateCron } from 'node-cron';
 import { z } from 'zod';
+import { CRASH_AT_PATTERN, CRASH_POINTS } from '../lib/crash-points.js';
 import { parseDuration } from '../lib/duration.js';
 import { ConfigError } from '../lib/errors.js';
 
@@ -133,6 +134,24 @@ const envSchema = z.object({
       return aliases;
     }),
   SECBOT_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SECBOT_REMEDIATION_ROLE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name (the same in every workload account)')
+      .optional(),
+  ),
+  SECBOT_REMEDIATION_DUO: bool(true),
+  SECBOT_VISIBILITY_TIMEOUT: duration('60s').refine(
+    (ms) => ms >= 2_000 && ms <= 12 * 3_600_000,
+    'must be between 2s and 12h (the SQS limits, and at least one batch)',
+  ),
+  SECBOT_DM_RESEND_AFTER: duration('2m'),
+  SECBOT_CRASH_AT: optionalString.pipe(
+    z
+      .string()
+      .regex(CRASH_AT_PATTERN, `must be one of ${CRASH_POINTS.join(', ')}, optionally :<n> (test-only)`)
+      .optional(),
+  ),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -163,6 +182,17 @@ export interface Config {
   shadowReason?: string;
   auditFile?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /**
+   * One-click remediation: the role secbot assumes in a call's account (unset: remediations run in
+   * shadow, printing the exact call), and whether pressing one needs a Duo push to the staff member.
+   */
+  remediation: { roleName?: string; requireDuo: boolean };
+  /** How long a received message stays invisible while its batch is decided. */
+  visibilityTimeoutMs: number;
+  /** A question left `sending` this long (its sender presumed dead) is looked for in the DM, else sent again. */
+  dmResendAfterMs: number;
+  /** Test-only: the crash point (lib/crash-points.ts) at which this process SIGKILLs itself. */
+  crashAt?: string;
 }
 
 /** Any of the SDK's own credential sources: with none and no endpoint, the table is embedded. */
@@ -252,5 +282,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shadowReason,
     auditFile: e.SECBOT_AUDIT_FILE,
     logLevel: e.SECBOT_LOG_LEVEL,
+    remediation: { roleName: e.SECBOT_REMEDIATION_ROLE, requireDuo: e.SECBOT_REMEDIATION_DUO },
+    visibilityTimeoutMs: e.SECBOT_VISIBILITY_TIMEOUT,
+    dmResendAfterMs: e.SECBOT_DM_RESEND_AFTER,
+    crashAt: e.SECBOT_CRASH_AT,
   };
 }

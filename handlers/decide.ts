@@ -7,14 +7,7 @@ import { principalOf } from '../cloudtrail/principal.js';
 import type { Principal } from '../cloudtrail/principal-types.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
 import { renderReason } from '../rules/reason.js';
-import {
-  type Action,
-  actionRank,
-  maxAction,
-  type Rule,
-  type RuleSet,
-  type SigmaLevel,
-} from '../rules/types.js';
+import type { Action, Rule, RuleSet, SigmaLevel } from '../rules/types.js';
 
 /** The policy knobs; every one configurable from the environment (see config/). */
 export interface PolicyConfig {
@@ -115,7 +108,8 @@ const LEVEL_SEVERITY: Record<SigmaLevel, Severity> = {
   high: 'error',
   critical: 'critical',
 };
-const SEVERITY_RANK: Severity[] = ['info', 'warning', 'error', 'critical'];
+const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2, critical: 3 };
+const ACTION_RANK: Record<Action, number> = { log: 0, notify: 1, alert: 2 };
 
 function matchOf(rule: Rule, record: CloudTrailRecord, failed: boolean, policy: PolicyConfig): RuleMatch {
   const dropped = failed && policy.failedCalls === 'log' && rule.onFailure === 'log';
@@ -129,16 +123,26 @@ function matchOf(rule: Rule, record: CloudTrailRecord, failed: boolean, policy: 
   };
 }
 
+const ZONED = /[zZ]|[+-]\d\d:?\d\d$/;
+
 function parseEventTime(t: string): number {
   // Tolerate "2023-01-10 21:04:02" (no T, no zone) as UTC, as some exports write it.
   const ms = Date.parse(t);
-  if (!Number.isNaN(ms) && /[zZ]|[+-]\d\d:?\d\d$/.test(t)) return ms;
+  if (!Number.isNaN(ms) && ZONED.test(t)) return ms;
   const iso = Date.parse(`${t.replace(' ', 'T')}${/[zZ]$/.test(t) ? '' : 'Z'}`);
   return Number.isNaN(iso) ? ms : iso;
 }
 
+function adjustment(kind: AdjustmentKind, from: Action, to: Action, reason: string): PolicyAdjustment {
+  return { kind, from, to, reason };
+}
+
 /**
  * Decide what to do with one CloudTrail record. Never throws for a decoded record.
+ *
+ * The hot path of the drain and of `secbot triage`: the rule index narrows the rules to those that
+ * can match the record's event source and name, and nothing is allocated beyond the Decision itself
+ * (and a RuleMatch per matching rule).
  *
  * @example
  * const d = decide(record, ruleSet, defaultDecideContext());
@@ -146,64 +150,89 @@ function parseEventTime(t: string): number {
  * d.reasons // ['PutUserPolicy grants iam:* on * to alice']
  */
 export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideContext): Decision {
-  const principal = principalOf(record, { automation: ctx.policy.automation });
+  const policy = ctx.policy;
+  const principal = principalOf(record, policy);
   const failed = typeof record.errorCode === 'string' && record.errorCode !== '';
   const matches: RuleMatch[] = [];
   let unadjusted: Action = 'log';
-  for (const rule of ruleSet.candidates(record)) {
+  const candidates = ruleSet.candidates(record);
+  for (let i = 0; i < candidates.length; i++) {
+    const rule = candidates[i] as Rule;
     if (!rule.matches(record)) continue;
-    matches.push(matchOf(rule, record, failed, ctx.policy));
-    unadjusted = maxAction(unadjusted, rule.action);
+    matches.push(matchOf(rule, record, failed, policy));
+    if (ACTION_RANK[rule.action] > ACTION_RANK[unadjusted]) unadjusted = rule.action;
   }
-  // Most serious first, so the summary and the DM lead with what matters.
-  matches.sort((a, b) => actionRank(b.action) - actionRank(a.action));
+  // Most serious first, so the summary and the DM lead with what matters (a stable sort).
+  if (matches.length > 1) matches.sort((a, b) => ACTION_RANK[b.action] - ACTION_RANK[a.action]);
 
-  const ruleAction = matches.reduce<Action>((acc, m) => maxAction(acc, m.action), 'log');
+  let ruleAction: Action = 'log';
+  let severity: Severity = 'info';
+  for (let i = 0; i < matches.length; i++) {
+    const m = matches[i] as RuleMatch;
+    if (ACTION_RANK[m.action] > ACTION_RANK[ruleAction]) ruleAction = m.action;
+    const s = m.level ? LEVEL_SEVERITY[m.level] : m.action === 'alert' ? 'error' : 'info';
+    if (SEVERITY_RANK[s] > SEVERITY_RANK[severity]) severity = s;
+  }
   const adjustments: PolicyAdjustment[] = [];
   if (ruleAction !== unadjusted) {
-    adjustments.push({
-      kind: 'failed_call',
-      from: unadjusted,
-      to: ruleAction,
-      reason: `the call failed (${record.errorCode}): failed calls are logged unless the rule keeps them`,
-    });
+    adjustments.push(
+      adjustment(
+        'failed_call',
+        unadjusted,
+        ruleAction,
+        `the call failed (${record.errorCode}): failed calls are logged unless the rule keeps them`,
+      ),
+    );
   }
   let action = ruleAction;
-  const adjust = (kind: AdjustmentKind, to: Action, reason: string) => {
-    if (to !== action) adjustments.push({ kind, from: action, to, reason });
-    action = to;
-  };
-
-  let severity: Severity = matches.reduce<Severity>((acc, m) => {
-    const s = m.level ? LEVEL_SEVERITY[m.level] : m.action === 'alert' ? 'error' : 'info';
-    return SEVERITY_RANK.indexOf(s) > SEVERITY_RANK.indexOf(acc) ? s : acc;
-  }, 'info');
   let page = true;
 
   if (principal.isAwsService) {
-    adjust('aws_service', 'log', `${principal.name} is an AWS service acting on its own`);
+    if (action !== 'log') {
+      adjustments.push(adjustment('aws_service', action, 'log', `${principal.name} is an AWS service acting on its own`));
+      action = 'log';
+    }
   } else if (principal.type === 'Root' && record.eventType !== 'AwsServiceEvent') {
     // Any use of the root account is an alert, whether or not a rule names the call.
-    adjust('root', 'alert', 'the root account was used');
+    if (action !== 'alert') {
+      adjustments.push(adjustment('root', action, 'alert', 'the root account was used'));
+      action = 'alert';
+    }
     severity = 'critical';
   } else if (matches.length > 0) {
     if (principal.isAutomation && action === 'notify') {
-      adjust(
-        'automation',
-        'log',
-        `${principal.name} is a configured automation principal: there is no one to ask`,
+      adjustments.push(
+        adjustment(
+          'automation',
+          'notify',
+          'log',
+          `${principal.name} is a configured automation principal: there is no one to ask`,
+        ),
       );
+      action = 'log';
     } else if (principal.isUnattributable && action === 'notify') {
-      adjust('unattributable', 'alert', 'no engineer can be named for this call, so no one can confirm it');
+      adjustments.push(
+        adjustment(
+          'unattributable',
+          'notify',
+          'alert',
+          'no engineer can be named for this call, so no one can confirm it',
+        ),
+      );
+      action = 'alert';
     }
     if (action === 'notify') {
       const ageMs = ctx.now.getTime() - parseEventTime(record.eventTime);
-      if (ageMs > ctx.policy.maxAgeMs) {
-        adjust(
-          'too_old',
-          'alert',
-          `the call is ${Math.round(ageMs / 60_000)} min old: too old to ask "did you just do this?"`,
+      if (ageMs > policy.maxAgeMs) {
+        adjustments.push(
+          adjustment(
+            'too_old',
+            'notify',
+            'alert',
+            `the call is ${Math.round(ageMs / 60_000)} min old: too old to ask "did you just do this?"`,
+          ),
         );
+        action = 'alert';
         page = false;
       }
     }
@@ -212,11 +241,16 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
   let silence: SilenceRef | undefined;
   if (action !== 'log' && ctx.silences) {
     silence = ctx.silences.match({ record, principal, ruleIds: matches.map((m) => m.ruleId) });
-    if (silence) adjust('silenced', 'log', `silenced by ${silence.id}: ${silence.reason}`);
+    if (silence) {
+      adjustments.push(adjustment('silenced', action, 'log', `silenced by ${silence.id}: ${silence.reason}`));
+      action = 'log';
+    }
   }
   if (action === 'alert' && severity === 'info') severity = 'warning';
 
-  const reasons = [...matches.map((m) => m.reason), ...adjustments.map((a) => a.reason)];
+  const reasons: string[] = [];
+  for (let i = 0; i < matches.length; i++) reasons.push((matches[i] as RuleMatch).reason);
+  for (let i = 0; i < adjustments.length; i++) reasons.push((adjustments[i] as PolicyAdjustment).reason);
   return {
     action,
     ruleAction,
@@ -232,12 +266,22 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
   };
 }
 
+/** `iam.amazonaws.com` → `iam`, remembered per event source. */
+const serviceNames = new Map<string, string>();
+function serviceOf(eventSource: string): string {
+  let name = serviceNames.get(eventSource);
+  if (name === undefined) {
+    name = eventSource.replace(/\.amazonaws\.com$/, '');
+    if (serviceNames.size < 10_000) serviceNames.set(eventSource, name);
+  }
+  return name;
+}
+
 function summarize(record: CloudTrailRecord, principal: Principal, matches: RuleMatch[]): string {
-  const service = record.eventSource.replace(/\.amazonaws\.com$/, '');
-  const where = [record.recipientAccountId ?? principal.accountId, record.awsRegion]
-    .filter(Boolean)
-    .join('/');
+  const account = record.recipientAccountId ?? principal.accountId;
+  const region = record.awsRegion;
+  const where = account ? (region ? `${account}/${region}` : account) : (region ?? '');
   const failed = record.errorCode ? ` (failed: ${record.errorCode})` : '';
-  const why = matches[0] ? ` — ${matches[0].reason}` : '';
-  return `${principal.name} called ${service}:${record.eventName}${where ? ` in ${where}` : ''}${failed}${why}`;
+  const why = matches.length > 0 ? ` — ${(matches[0] as RuleMatch).reason}` : '';
+  return `${principal.name} called ${serviceOf(record.eventSource)}:${record.eventName}${where ? ` in ${where}` : ''}${failed}${why}`;
 }

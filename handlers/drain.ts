@@ -13,6 +13,8 @@ import { decodeMessage, describeFailure } from '../cloudtrail/decode.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
 import { resourceOf } from '../cloudtrail/resource.js';
 import type { Queue, QueueMessage } from '../integrations/queue.js';
+import { crashPoint } from '../lib/crash-points.js';
+import { remediationsFor } from '../remediation/plans.js';
 import type { RuleSet } from '../rules/types.js';
 import type { Store } from '../store/store.js';
 import type { Counters, VerificationCall } from '../store/types.js';
@@ -158,9 +160,14 @@ export async function drainQueue(
       }
       if (messages.length === 0) return;
       report.received += messages.length;
+      crashPoint('after_receive');
       await processBatch(messages);
     }
   };
+
+  // The remediations each rule names (secbot.remediation), for the alerts and calls of this run.
+  const remediationsByRule = new Map(deps.ruleSet.rules.map((r) => [r.id, r.remediations ?? []]));
+  const kindsOfRules = (d: Decision) => d.matches.flatMap((m) => remediationsByRule.get(m.ruleId) ?? []);
 
   let batchSeq = 0;
   async function processBatch(messages: QueueMessage[]): Promise<void> {
@@ -234,6 +241,7 @@ export async function drainQueue(
         });
       });
       if (deletable.length > 0) {
+        crashPoint('before_delete');
         try {
           const { deleted, failed } = await deps.queue.deleteBatch(deletable);
           report.deleted += deleted.length;
@@ -272,9 +280,16 @@ export async function drainQueue(
           decision.silence = { id: silenced.id, reason: silenced.reason, createdBy: silenced.createdBy };
           decision.reasons.push(`silenced by ${silenced.id}: ${silenced.reason}`);
         } else if (resolution.ok) {
+          // Kept on the call, for the alert should the verification escalate.
+          const fixes = remediationsFor(record, kindsOfRules(decision));
           const added = await deps.store.addNotifyCall(
             resolution.engineer.key,
-            { ...callOf(decision), matchedBy: resolution.engineer.via },
+            {
+              ...callOf(decision),
+              matchedBy: resolution.engineer.via,
+              remediations: fixes.plans,
+              remediationGaps: fixes.gaps,
+            },
             {
               now,
               deadline: new Date(now.getTime() + deps.verifyTimeoutMs),
@@ -301,6 +316,7 @@ export async function drainQueue(
         }
       }
       if (decision.action === 'alert') {
+        const fixes = remediationsFor(record, kindsOfRules(decision));
         const { alert, created } = await deps.store.createAlert({
           kind: 'call',
           eventId: record.eventID,
@@ -309,6 +325,8 @@ export async function drainQueue(
           ruleIds: decision.matches.map((m) => m.ruleId),
           reasons: decision.reasons,
           page: decision.page,
+          remediations: fixes.plans,
+          remediationGaps: fixes.gaps,
           at: now,
         });
         alertId = alert.id;

@@ -6,9 +6,12 @@
 import type { Logger } from 'pino';
 import { auditEvent } from '../audit/ecs.js';
 import type { AuditTrail } from '../audit/trail.js';
+import { crashPoint } from '../lib/crash-points.js';
+import { merge, NO_REMEDIATIONS, type Remediations } from '../remediation/plans.js';
 import { AlreadyDecidedError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { AlertItem, Verification, VerificationState } from '../store/types.js';
+import { recordVerificationOutcome } from './metrics.js';
 import type { Messenger } from './ports.js';
 
 export interface EscalateDeps {
@@ -84,7 +87,10 @@ export async function escalateVerification(
       },
     }),
   );
+  await recordVerificationOutcome(deps, closed, { kind: 'escalated', why: input.kind }, input.at);
   const alert = await createEscalationAlert(deps, closed, input.kind, input.at);
+  // The escalation and its page outbox entry are durable; the sweep pages it (even after a crash here).
+  crashPoint('before_page');
   if (deps.messenger && closed.dm) {
     try {
       const calls = await deps.store.listVerificationCalls(closed.id, { limit: 50 });
@@ -106,6 +112,7 @@ async function createEscalationAlert(
   const what = first
     ? `${first.eventName}${v.callCount > 1 ? ` and ${v.callCount - 1} more calls` : ''}`
     : `${v.callCount} calls`;
+  const fixes = await escalationRemediations(deps, v);
   const { alert } = await deps.store.createAlert({
     kind: 'escalation',
     verificationId: v.id,
@@ -119,9 +126,26 @@ async function createEscalationAlert(
       ...v.preview.map((c) => c.reason).filter((r): r is string => !!r),
     ],
     page: true,
+    remediations: fixes.plans,
+    remediationGaps: fixes.gaps,
     at,
   });
   return alert;
+}
+
+/**
+ * What the escalation alert offers: the inverse of each call whose rule names one, plus quarantine of
+ * each principal (kept on the calls when they joined). Never stops the escalation: without its calls
+ * the alert simply offers nothing.
+ */
+async function escalationRemediations(deps: EscalateDeps, v: Verification): Promise<Remediations> {
+  try {
+    const calls = await deps.store.listVerificationCalls(v.id, { limit: 500 });
+    return merge(calls.map((c) => ({ plans: c.remediations ?? [], gaps: c.remediationGaps ?? [] })));
+  } catch (err) {
+    deps.logger.warn({ err, verificationId: v.id }, 'escalate: could not read the calls for remediations');
+    return NO_REMEDIATIONS;
+  }
 }
 
 /** After a crash between the state change and the alert: raise any missing escalation alert. */

@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
-import type { Counters, VerificationCall } from '../store/types.js';
+import type { Counters, Verification, VerificationCall } from '../store/types.js';
 
 /** The UTC day of a time, as the counters are keyed. */
 export const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
@@ -190,10 +190,35 @@ export function noisiestRules(c: Counters, limit = 8): RuleNoise[] {
         ruleId,
         ...r,
         confirmedShare,
-        candidateForLog:
-          closed >= CANDIDATE_MIN_CLOSED && (confirmedShare ?? 0) >= CANDIDATE_MIN_SHARE,
+        candidateForLog: closed >= CANDIDATE_MIN_CLOSED && (confirmedShare ?? 0) >= CANDIDATE_MIN_SHARE,
       };
     })
     .sort((a, b) => b.notify - a.notify || (a.ruleId < b.ruleId ? -1 : 1))
     .slice(0, limit);
+}
+
+/**
+ * Count how a verification ended: `verification.confirmed` with its time-to-confirm bucket, or
+ * `verification.escalated` and `verification.escalated.<kind>`; and the outcome for the rules of
+ * every call in it. Called once, by whoever won the transition.
+ */
+export async function recordVerificationOutcome(
+  deps: { store: Pick<Store, 'incrementCounters' | 'listVerificationCalls'>; logger: Logger },
+  v: Pick<Verification, 'id' | 'createdAt' | 'preview'>,
+  outcome: { kind: 'confirmed' } | { kind: 'escalated'; why: string },
+  at: Date,
+): Promise<void> {
+  const calls = await deps.store.listVerificationCalls(v.id, { limit: 10_000 }).catch((err) => {
+    deps.logger.warn({ err }, `metrics: could not list the calls of ${v.id}; counting its preview`);
+    return v.preview;
+  });
+  const counts: Counters = outcomeCountersByRule(outcome.kind, calls.length > 0 ? calls : v.preview);
+  if (outcome.kind === 'confirmed') {
+    counts['verification.confirmed'] = 1;
+    counts[confirmTimeCounter(at.getTime() - Date.parse(v.createdAt))] = 1;
+  } else {
+    counts['verification.escalated'] = 1;
+    counts[`verification.escalated.${outcome.why}`] = 1;
+  }
+  await recordCounters(deps, at, counts);
 }

@@ -33,6 +33,12 @@ export interface Question {
 export interface Messenger {
   /** DM the question; returns the message to update later. Throws MessengerError when it cannot be delivered. */
   askEngineer(question: Question): Promise<MessageRef>;
+  /**
+   * Find the question already posted for this verification (by its message metadata), for a sender that
+   * died between Slack's answer and storing the reference. Undefined when there is none; throws when the
+   * DM cannot be read. Optional: a messenger without it (shadow mode) always sends again.
+   */
+  findQuestion?(verification: Verification): Promise<MessageRef | undefined>;
   /** Re-render the DM (new calls joined, or the verification reached a new state). */
   updateQuestion(question: Question): Promise<void>;
   /** Post (or, with `channelMessage` set, update) the alert in the security channel. */

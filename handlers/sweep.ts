@@ -6,10 +6,12 @@
 import type { Logger } from 'pino';
 import type { AuditTrail } from '../audit/trail.js';
 import type { Pager } from '../integrations/pagerduty.js';
+import { crashPoint } from '../lib/crash-points.js';
 import { AlreadyDecidedError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import type { AlertItem, Verification } from '../store/types.js';
+import type { AlertItem, MessageRef, Verification } from '../store/types.js';
 import { ensureEscalationAlerts, escalateVerification } from './escalate.js';
+import { recordCounters } from './metrics.js';
 import type { Messenger } from './ports.js';
 
 export interface SweepDeps {
@@ -19,9 +21,18 @@ export interface SweepDeps {
   audit: AuditTrail;
   logger: Logger;
   clock?: () => Date;
-  /** A DM left in `sending` this long is assumed lost and sent again (the one window that cannot close). */
+  /**
+   * A DM left in `sending` this long is presumed abandoned by a dead sender: it is looked for in the DM
+   * (message metadata) and adopted, else sent again. Also how long an unlocked verification header may
+   * wait for its creator before it is discarded as a crash leftover. Default 2 min.
+   */
   staleSendMs?: number;
+  /** This replica's name: alerts are posted and paged under a per-alert lease, one replica at a time. */
+  owner?: string;
 }
+
+/** Longest a replica holds an alert's post-and-page lease (a Slack post and a 10 s page, with retries). */
+const PAGE_LEASE_MS = 120_000;
 
 export interface SweepReport {
   questionsSent: number;
@@ -62,9 +73,21 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
 
   // 1. Questions: deadlines first (fail closed), then DMs to send and to update.
   const open = await deps.store.listVerifications('OPEN', { limit: 500 });
+  const staleMs = deps.staleSendMs ?? 120_000;
   for (const v of open) {
     await guard(`verification ${v.id}`, async () => {
       const now = clock();
+      if (v.dmStatus === 'pending' && (await deps.store.findOpenVerification(v.engineerKey))?.id !== v.id) {
+        // Not (yet) the engineer's open verification: its creator is between writing it and taking the
+        // lock, or died there (its call is redelivered and lands elsewhere). Never ask or escalate it.
+        if (
+          now.getTime() - Date.parse(v.createdAt) > staleMs &&
+          (await deps.store.discardUnlockedVerification(v.id))
+        ) {
+          deps.logger.warn(`sweep: discarded verification ${v.id}, left unlocked by a crashed drain`);
+        }
+        return;
+      }
       if (Date.parse(v.deadline) <= now.getTime()) {
         if (
           await escalateVerification(deps, v, { kind: 'no_answer', by: 'sweep', at: now, from: ['OPEN'] })
@@ -87,11 +110,9 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
         }
         return;
       }
-      const staleSend =
-        v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > (deps.staleSendMs ?? 120_000);
+      const staleSend = v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > staleMs;
       if (v.dmStatus === 'pending' || staleSend) {
-        await sendQuestion(deps, v, now);
-        report.questionsSent++;
+        if ((await sendQuestion(deps, v, now)) === 'sent') report.questionsSent++;
       } else if (v.dmStatus === 'sent' && v.needsUpdate) {
         await refreshQuestion(deps, v, now);
         report.questionsUpdated++;
@@ -118,34 +139,75 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   });
 
   // 2. Alerts: post in the channel, then page, until PagerDuty accepts.
-  for (const alert of await deps.store.listDuePages(clock(), 200)) {
-    await guard(`alert ${alert.id}`, async () => {
-      if (alert.channelStatus === 'pending' || alert.channelStatus === 'failed') {
-        if (await postAlert(deps, alert, clock())) report.alertsPosted++;
+  for (const listed of await deps.store.listDuePages(clock(), 200)) {
+    await guard(`alert ${listed.id}`, async () => {
+      // Replicas sweep the same outbox: without the lease two of them post and page the same alert.
+      const lease = `page#${listed.id}`;
+      const owner = deps.owner;
+      if (owner && !(await deps.store.acquireLease(lease, owner, PAGE_LEASE_MS, clock()))) return;
+      try {
+        // Read again under the lease: another replica may have finished it since the listing.
+        const alert = owner ? await deps.store.getAlert(listed.id) : listed;
+        if (alert?.pageStatus !== 'pending') return;
+        if (alert.channelStatus === 'pending' || alert.channelStatus === 'failed') {
+          if (await postAlert(deps, alert, clock())) report.alertsPosted++;
+        }
+        const result = await pageAlert(deps, alert, clock());
+        if (result === 'sent') report.pagesSent++;
+        else if (result === 'failed') report.pageFailures++;
+      } finally {
+        if (owner) await deps.store.releaseLease(lease, owner).catch(() => false);
       }
-      const result = await pageAlert(deps, alert, clock());
-      if (result === 'sent') report.pagesSent++;
-      else if (result === 'failed') report.pageFailures++;
     });
   }
   return report;
 }
 
-async function sendQuestion(deps: SweepDeps, v: Verification, now: Date): Promise<void> {
-  // Intent first: a crash after the Slack call leaves `sending`, never a silent second question.
+/**
+ * Send the question, or after a dead sender find the one it sent (by the message metadata) and adopt it.
+ * `sent` and `adopted` leave the DM reference stored; `failed` leaves `dmStatus: failed` (escalates).
+ */
+async function sendQuestion(
+  deps: SweepDeps,
+  v: Verification,
+  now: Date,
+): Promise<'sent' | 'adopted' | 'failed'> {
+  const recovering = v.dmStatus === 'sending';
+  // Intent first: a crash after the Slack call leaves `sending`, which a later sweep recovers. Taking a
+  // stale `sending` over also requires the item unchanged since it was read: one replica recovers it.
   const claimed = await deps.store.updateVerification(v.id, {
     set: { dmStatus: 'sending' },
     at: now,
-    when: { state: ['OPEN'], dmStatus: [v.dmStatus] },
+    when: { state: ['OPEN'], dmStatus: [v.dmStatus], ...(recovering ? { updatedAt: v.updatedAt } : {}) },
   });
+  if (recovering && deps.messenger.findQuestion) {
+    let found: MessageRef | undefined;
+    try {
+      found = await deps.messenger.findQuestion(claimed);
+    } catch (err) {
+      // History unreadable (no im:history, Slack down): asking twice beats never asking.
+      deps.logger.warn(
+        { err, verificationId: v.id },
+        `sweep: cannot tell whether the question ${v.id} was already sent; sending it again`,
+      );
+    }
+    if (found) {
+      await deps.store.updateVerification(v.id, {
+        // needsUpdate: calls may have joined since the dead sender rendered it.
+        set: { dm: found, dmStatus: 'sent', needsUpdate: true },
+        at: deps.clock?.() ?? new Date(),
+        when: { dmStatus: ['sending'] },
+      });
+      deps.logger.warn(
+        `sweep: question ${v.id} was sent by a process that died before storing it; adopted message ${found.ts}`,
+      );
+      return 'adopted';
+    }
+  }
   const calls = await deps.store.listVerificationCalls(v.id, { limit: 50 });
+  let dm: MessageRef;
   try {
-    const dm = await deps.messenger.askEngineer({ verification: claimed, calls });
-    await deps.store.updateVerification(v.id, {
-      set: { dm, dmStatus: 'sent', needsUpdate: false },
-      at: deps.clock?.() ?? new Date(),
-      when: { dmStatus: ['sending'] },
-    });
+    dm = await deps.messenger.askEngineer({ verification: claimed, calls });
   } catch (err) {
     deps.logger.warn(
       { err, verificationId: v.id },
@@ -156,7 +218,25 @@ async function sendQuestion(deps: SweepDeps, v: Verification, now: Date): Promis
       at: deps.clock?.() ?? new Date(),
       when: { dmStatus: ['sending'] },
     });
+    return 'failed';
   }
+  crashPoint('after_dm_sent');
+  // Slack has the question. A failure (or crash) before this write leaves `sending`: a later sweep
+  // finds the message by its metadata and adopts it, so it is not escalated as undeliverable.
+  const sentAt = deps.clock?.() ?? new Date();
+  const stored = await deps.store.updateVerification(v.id, {
+    set: { dm, dmStatus: 'sent', needsUpdate: false },
+    at: sentAt,
+    when: { dmStatus: ['sending'] },
+  });
+  if (stored.callCount !== claimed.callCount) {
+    // Calls joined while it was being sent (their needsUpdate was just cleared): show them too.
+    await deps.store
+      .updateVerification(v.id, { set: { needsUpdate: true }, at: sentAt })
+      .catch(() => undefined);
+  }
+  await recordCounters(deps, sentAt, { 'verification.sent': 1 });
+  return 'sent';
 }
 
 async function refreshQuestion(deps: SweepDeps, v: Verification, now: Date): Promise<void> {
@@ -214,7 +294,7 @@ async function pageAlert(
     links: alert.channelLink ? [{ href: alert.channelLink, text: 'Alert in Slack' }] : undefined,
   });
   if (result.ok) {
-    await deps.store.markPageSent(alert.id, now);
+    if (await deps.store.markPageSent(alert.id, now)) await recordCounters(deps, now, { 'page.sent': 1 });
     return 'sent';
   }
   const attempts = alert.pageAttempts + 1;

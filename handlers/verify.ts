@@ -7,10 +7,12 @@ import type { Logger } from 'pino';
 import { auditEvent } from '../audit/ecs.js';
 import type { AuditTrail } from '../audit/trail.js';
 import { type DuoOutcome, type SecondFactor, waitForPush } from '../integrations/duo.js';
+import { crashPoint } from '../lib/crash-points.js';
 import { AlreadyDecidedError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { Verification } from '../store/types.js';
 import { type EscalationKind, escalateVerification } from './escalate.js';
+import { recordVerificationOutcome } from './metrics.js';
 import type { Messenger } from './ports.js';
 
 export interface VerifyDeps {
@@ -187,6 +189,7 @@ async function runPush(deps: VerifyDeps, v: Verification, userId: string): Promi
     if (err instanceof AlreadyDecidedError) return { outcome: 'ignored' };
     throw err;
   }
+  crashPoint('duo_pending');
   return settlePush(deps, v, push.txid);
 }
 
@@ -203,12 +206,13 @@ export async function settlePush(deps: VerifyDeps, v: Verification, txid: string
   if (outcome.result === 'error' && outcome.reason === 'aborted') return { outcome: 'ignored' };
   if (outcome.result === 'allow') {
     try {
+      const at = deps.clock?.() ?? new Date();
       const confirmed = await deps.store.transitionVerification(v.id, {
         from: ['DUO_PENDING'],
         to: 'CONFIRMED',
         by: 'duo',
         reason: `Duo push approved (${outcome.status})`,
-        at: deps.clock?.() ?? new Date(),
+        at,
         set: { duoResult: 'allow' },
       });
       deps.audit.write(
@@ -220,6 +224,7 @@ export async function settlePush(deps: VerifyDeps, v: Verification, txid: string
           secbot: { verification_id: v.id, calls: v.callCount },
         }),
       );
+      await recordVerificationOutcome(deps, confirmed, { kind: 'confirmed' }, at);
       await refreshDm(deps, confirmed);
       return { outcome: 'confirmed' };
     } catch (err) {
@@ -234,7 +239,13 @@ export async function settlePush(deps: VerifyDeps, v: Verification, txid: string
   return escalate(deps, v, 'duo_timeout');
 }
 
-/** On start: resume polling every DUO_PENDING verification that has a txid; escalate those without. */
+/** Longest time from a Yes to its Duo txid being stored (preauth and auth, 10 s each, and margin). */
+const PUSH_START_GRACE_MS = 30_000;
+
+/**
+ * On start: resume polling every DUO_PENDING verification that has a txid; escalate those without one
+ * that were answered long enough ago that no live replica can still be starting their push.
+ */
 export async function resumePendingPushes(deps: VerifyDeps): Promise<number> {
   const pending = await deps.store.listVerifications('DUO_PENDING', { limit: 200 });
   for (const v of pending) {
@@ -242,10 +253,12 @@ export async function resumePendingPushes(deps: VerifyDeps): Promise<number> {
       void settlePush(deps, v, v.duoTxid).catch((err) =>
         deps.logger.error({ err }, `verify: resuming ${v.id} failed`),
       );
-    } else {
+    } else if (Date.now() - Date.parse(v.updatedAt) > PUSH_START_GRACE_MS) {
       // Interrupted between the Yes and the push: whether a push went out is unknown, so fail closed.
       await escalate(deps, v, 'duo_error', 'interrupted before the push was recorded');
     }
+    // else: a Yes moments ago, most likely another replica between the answer and storing its push
+    // (a rolling restart). Left to it; if it died too, the sweep escalates at the DUO_PENDING deadline.
   }
   return pending.length;
 }

@@ -35,6 +35,13 @@ export function shadowMessenger(logger: Logger, print: Print = printToStdout): M
     async postAlert(alert: AlertItem): Promise<MessageRef | undefined> {
       const msg = alertMessage({ alert });
       print(`[shadow] would post in the alert channel: ${msg.text} — ${alert.summary}`);
+      // Remediations are never run in shadow mode: the exact calls they would make are printed.
+      for (const r of alert.remediations ?? []) {
+        print(
+          `[shadow] remediation ${r.id} offered on ${alert.id}: would call ${r.plan.service}:${r.plan.command} ` +
+            `${JSON.stringify(r.plan.input)} in ${r.plan.account}/${r.plan.region}`,
+        );
+      }
       logger.debug({ blocks: msg.blocks }, 'shadow: alert Block Kit');
       return { channel: 'shadow:alerts', ts: fakeTs() };
     },

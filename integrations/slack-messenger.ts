@@ -6,6 +6,7 @@ import { SecbotError } from '../lib/errors.js';
 import type { AlertItem, MessageRef } from '../store/types.js';
 import { alertMessage } from '../views/alert.js';
 import { questionMessage } from '../views/question.js';
+import type { RemediationViewOptions } from '../views/remediation.js';
 
 /** Slack refused or could not take a message; `slackError` is Slack's own code when it gave one. */
 export class MessengerError extends SecbotError {
@@ -25,6 +26,8 @@ export interface SlackMessengerOptions {
   logger: Logger;
   ruleTitles?: ReadonlyMap<string, string>;
   accountAliases?: Readonly<Record<string, string>>;
+  /** How alerts offer remediations to staff (set when secbot can run them). */
+  remediation?: RemediationViewOptions;
 }
 
 const slackErrorOf = (err: unknown) => (err as { data?: { error?: string } }).data?.error;
@@ -71,6 +74,38 @@ export function createSlackMessenger(opts: SlackMessengerOptions): Messenger & {
       if (!posted.ts) throw new MessengerError('Slack chat.postMessage returned no ts');
       return { channel, ts: posted.ts };
     },
+    async findQuestion(v) {
+      const open = await wrap('conversations.open', () =>
+        opts.client.conversations.open({ users: v.engineerKey }),
+      );
+      const channel = open.channel?.id;
+      if (!channel)
+        throw new MessengerError(`Slack conversations.open returned no channel for ${v.engineerKey}`);
+      // Newest first, from a minute before the verification was opened (clock skew), a few pages at most.
+      const created = Date.parse(v.createdAt);
+      const oldest = Number.isFinite(created) ? String(Math.floor(created / 1000) - 60) : undefined;
+      let cursor: string | undefined;
+      for (let page = 0; page < 5; page++) {
+        const history = await wrap('conversations.history', () =>
+          opts.client.conversations.history({
+            channel,
+            include_all_metadata: true,
+            limit: 200,
+            ...(oldest ? { oldest } : {}),
+            ...(cursor ? { cursor } : {}),
+          }),
+        );
+        for (const m of history.messages ?? []) {
+          const payload = m.metadata?.event_payload as { verification_id?: unknown } | undefined;
+          if (m.metadata?.event_type === QUESTION_EVENT_TYPE && payload?.verification_id === v.id && m.ts) {
+            return { channel, ts: m.ts };
+          }
+        }
+        cursor = history.response_metadata?.next_cursor || undefined;
+        if (!history.has_more || !cursor) break;
+      }
+      return undefined;
+    },
     async updateQuestion(q) {
       const dm = q.verification.dm;
       if (!dm) return;
@@ -85,7 +120,7 @@ export function createSlackMessenger(opts: SlackMessengerOptions): Messenger & {
         throw new MessengerError('no alert channel configured (SECBOT_ALERT_CHANNEL)');
       }
       const channel = opts.alertChannel;
-      const msg = alertMessage({ alert, ruleTitles: opts.ruleTitles });
+      const msg = alertMessage({ alert, ruleTitles: opts.ruleTitles, remediation: opts.remediation });
       try {
         if (alert.channelMessage) {
           const ref = alert.channelMessage;

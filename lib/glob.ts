@@ -19,12 +19,27 @@ export function globToRegExp(glob: string, caseInsensitive = false): RegExp {
   return re;
 }
 
-/** True when `value` matches any of `globs`. */
+/** Each list of globs compiled once into one anchored alternation (per case mode). */
+const lists = new WeakMap<readonly string[], { s?: RegExp; i?: RegExp }>();
+
+/** True when `value` matches any of `globs`. The list is compiled once (keep passing the same array). */
 export function matchesAnyGlob(
   value: string | undefined,
   globs: readonly string[],
   caseInsensitive = false,
 ): boolean {
-  if (value === undefined) return false;
-  return globs.some((g) => globToRegExp(g, caseInsensitive).test(value));
+  if (value === undefined || globs.length === 0) return false;
+  let entry = lists.get(globs);
+  if (!entry) {
+    entry = {};
+    lists.set(globs, entry);
+  }
+  const mode = caseInsensitive ? 'i' : 's';
+  let re = entry[mode];
+  if (!re) {
+    const body = globs.map((g) => globToRegExp(g, caseInsensitive).source.slice(1, -1)).join('|');
+    re = new RegExp(`^(?:${body})$`, caseInsensitive ? 'is' : 's');
+    entry[mode] = re;
+  }
+  return re.test(value);
 }

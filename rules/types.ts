@@ -1,5 +1,6 @@
 /** The decision engine's vocabulary: actions, compiled rules, rule sets and the problems found loading them. */
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
+import type { RuleRemediationKind } from '../remediation/types.js';
 
 export type Action = 'log' | 'notify' | 'alert';
 export const ACTIONS: readonly Action[] = ['log', 'notify', 'alert'];
@@ -55,6 +56,8 @@ export interface Rule {
    * rule can match, for rules that pin no event source or name (e.g. root use, a user agent).
    */
   eventbridge?: Record<string, unknown>;
+  /** `secbot.remediation`: the one-click inverses offered on this rule's alerts (remediation/). */
+  remediations?: readonly RuleRemediationKind[];
   tests: RuleTestCase[];
   /** True when the record matches the rule's detection. Never throws. */
   matches(record: CloudTrailRecord): boolean;

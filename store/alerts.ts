@@ -15,6 +15,7 @@ import {
 } from './context.js';
 import { AlreadyDecidedError, NotFoundError, StoreError } from './errors.js';
 import { Expr, fromItem, toItem, Update } from './marshal.js';
+import { newRemediations, remediationsOf } from './remediations.js';
 import { GSI1, gsi, keys } from './schema.js';
 import type { AlertUpdate } from './store.js';
 import type {
@@ -61,6 +62,7 @@ export function toAlert(raw: Record<string, unknown>): AlertItem {
     history: historyOf<AlertState>(raw),
     acknowledgedBy: read.str(raw, 'acknowledgedBy'),
     resolvedBy: read.str(raw, 'resolvedBy'),
+    ...remediationsOf(raw),
   };
 }
 
@@ -103,6 +105,7 @@ export async function createAlert(
     history: [],
     gsi1pk: gsi.pagePending,
     gsi1sk: at,
+    ...newRemediations(input),
   };
   const x = new Expr();
   const r = await attempt('createAlert', () =>

@@ -5,6 +5,7 @@ import * as alerts from './alerts.js';
 import { DEFAULT_RETENTION, type Retention, type StoreContext } from './context.js';
 import * as events from './events.js';
 import * as metrics from './metrics.js';
+import * as remediations from './remediations.js';
 import * as silences from './silences.js';
 import type { Store } from './store.js';
 import * as verifications from './verifications.js';
@@ -64,6 +65,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     listVerifications: (state, opts) => verifications.listVerifications(ctx, state, opts),
     transitionVerification: (id, input) => verifications.transitionVerification(ctx, id, input),
     updateVerification: (id, input) => verifications.updateVerification(ctx, id, input),
+    discardUnlockedVerification: (id) => verifications.discardUnlockedVerification(ctx, id),
 
     createAlert: (input) => alerts.createAlert(ctx, input),
     getAlert: (id) => alerts.getAlert(ctx, id),
@@ -74,6 +76,8 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     acknowledgeAlert: (id, by, at) => alerts.acknowledgeAlert(ctx, id, by, at),
     resolveAlert: (id, by, at, reason) => alerts.resolveAlert(ctx, id, by, at, reason),
     updateAlert: (id, input) => alerts.updateAlert(ctx, id, input),
+    transitionRemediation: (alertId, remediationId, change) =>
+      remediations.transitionRemediation(ctx, alertId, remediationId, change),
 
     createSilence: (input) => silences.createSilence(ctx, input),
     getSilence: (id, now) => silences.getSilence(ctx, id, now),

@@ -13,6 +13,7 @@ import type {
   EventClaim,
   NewAlert,
   NewSilence,
+  RemediationChange,
   Silence,
   Verification,
   VerificationCall,
@@ -40,7 +41,13 @@ export interface VerificationUpdate {
   set: VerificationPatch;
   at: Date;
   /** Conditions; a change that does not meet them throws `AlreadyDecidedError`. */
-  when?: { state?: readonly VerificationState[]; dmStatus?: readonly DmStatus[]; callCount?: number };
+  when?: {
+    state?: readonly VerificationState[];
+    dmStatus?: readonly DmStatus[];
+    callCount?: number;
+    /** Unchanged since this read (an exclusive claim where the other conditions cannot tell two claimers apart). */
+    updatedAt?: string;
+  };
 }
 
 export interface AlertUpdate {
@@ -113,6 +120,12 @@ export interface Store {
   transitionVerification(id: string, input: TransitionInput): Promise<Verification>;
   /** A conditional update that does not change the state (DM intent, DM reference, needsUpdate…). */
   updateVerification(id: string, input: VerificationUpdate): Promise<Verification>;
+  /**
+   * Delete an OPEN verification that never became the engineer's open verification: its creator died
+   * between writing it and taking the engineer's lock (or lost the lock and died before deleting it).
+   * Only while it is still unlocked and unsent; false when it was locked, sent or is gone.
+   */
+  discardUnlockedVerification(id: string): Promise<boolean>;
 
   // --- alerts -----------------------------------------------------------------------------------
   /** Create the alert unless it exists (idempotent); returns the stored alert either way. */
@@ -132,6 +145,15 @@ export interface Store {
   resolveAlert(id: string, by: string, at?: Date, reason?: string): Promise<AlertItem>;
   /** A conditional update that does not change the state (channel message intent and reference). */
   updateAlert(id: string, input: AlertUpdate): Promise<AlertItem>;
+  /**
+   * One conditional change of one of an alert's remediations (claim, Duo approved, done, failed,
+   * released). Returns the alert as written; throws `AlreadyDecidedError` when it lost.
+   */
+  transitionRemediation(
+    alertId: string,
+    remediationId: string,
+    change: RemediationChange,
+  ): Promise<AlertItem>;
 
   // --- silences ---------------------------------------------------------------------------------
   createSilence(input: NewSilence): Promise<Silence>;

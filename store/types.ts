@@ -1,4 +1,5 @@
 /** The store's domain vocabulary: what secbot keeps in its table, as the rest of the app sees it. */
+import type { RemediationGap, RemediationPlan } from '../remediation/types.js';
 import type { Action } from '../rules/types.js';
 
 /** Timestamps in domain objects are ISO-8601 strings (UTC, `Date#toISOString`), so they sort as text. */
@@ -88,6 +89,12 @@ export interface VerificationCall {
   userAgent?: string;
   /** How the principal was matched to the engineer (identity map, email, email domain, principal). */
   matchedBy?: 'map' | 'email' | 'domain' | 'principal';
+  /**
+   * The remediations this call would offer if its verification escalates (kept on the call item only,
+   * not in the header's preview): the inverse its rules name and the quarantine of its principal.
+   */
+  remediations?: RemediationPlan[];
+  remediationGaps?: RemediationGap[];
 }
 
 /** One question to one engineer, covering every call they made while it was open. */
@@ -183,6 +190,65 @@ export interface AlertItem {
   history: Transition<AlertState>[];
   acknowledgedBy?: string;
   resolvedBy?: string;
+  /** One-click remediations staff may run from the channel alert, in the order shown (`r1`, `r2`, …). */
+  remediations?: AlertRemediation[];
+  /** Remediations a rule names that these calls cannot support, with the reason (shown on the alert). */
+  remediationGaps?: RemediationGap[];
+}
+
+/**
+ * Where one remediation stands. `available → running` is one conditional write (the claim): a second
+ * press or a second replica loses and does nothing. `running` has a phase: `duo` (waiting for the
+ * staff member's push; nothing called yet, so it goes back to `available` on a deny) and `executing`
+ * (written before AWS is called). `done` and `failed` are final: a remediation runs once.
+ */
+export type RemediationStatus = 'available' | 'running' | 'done' | 'failed';
+export const REMEDIATION_STATUSES: readonly RemediationStatus[] = ['available', 'running', 'done', 'failed'];
+
+export interface AlertRemediation {
+  /** `r1`, `r2`, … in the order shown; stable for the alert's life (the button value names it). */
+  id: string;
+  plan: RemediationPlan;
+  status: RemediationStatus;
+  phase?: 'duo' | 'executing';
+  /** Who pressed (the current or final run). */
+  by?: string;
+  startedAt?: IsoTime;
+  finishedAt?: IsoTime;
+  /** What AWS answered, in words (done), or why it failed (failed). */
+  outcome?: string;
+  /** The AWS request id of the call, for the account's CloudTrail. */
+  requestId?: string;
+  /** How many presses got as far as a claim. */
+  attempts: number;
+  /** The last press that did not run it (Duo denied, AssumeRole refused, a shadow run). */
+  lastAttempt?: { by: string; at: IsoTime; result: string };
+}
+
+/** A change to one remediation; `null` removes a field. */
+export interface RemediationChange {
+  /** The statuses the change applies to; anything else loses with `AlreadyDecidedError`. */
+  from: readonly RemediationStatus[];
+  to: RemediationStatus;
+  /** Also require this phase / this presser (the run we started is still ours). */
+  expectPhase?: 'duo' | 'executing';
+  expectBy?: string;
+  /** Also take over a run stuck in the Duo phase since before this time (its presser's process died). */
+  staleDuoBefore?: Date;
+  /** The alert must be in one of these states (claims are refused on resolved alerts). */
+  alertStates?: readonly AlertState[];
+  set: {
+    phase?: 'duo' | 'executing' | null;
+    by?: string | null;
+    startedAt?: Date | null;
+    finishedAt?: Date | null;
+    outcome?: string | null;
+    requestId?: string | null;
+    lastAttempt?: { by: string; at: Date; result: string } | null;
+  };
+  /** Count this as a new attempt (the claim). */
+  countAttempt?: boolean;
+  at: Date;
 }
 
 export type NewAlert = (
@@ -198,6 +264,9 @@ export type NewAlert = (
   engineerKey?: string;
   /** Default true; false for channel-only alerts. */
   page?: boolean;
+  /** Remediations to offer (each becomes `available`), and the ones that cannot be. */
+  remediations?: RemediationPlan[];
+  remediationGaps?: RemediationGap[];
   at: Date;
 };
 

@@ -266,7 +266,8 @@ async function putCallItem(ctx: StoreContext, vid: string, c: VerificationCall, 
           ...k,
           entity: 'call',
           verificationId: vid,
-          call: callSummary(c),
+          // Remediations live on the call item only (the header's preview stays small).
+          call: { ...callSummary(c), remediations: c.remediations, remediationGaps: c.remediationGaps },
           ttl: ttlAfter(now, ctx.retention.closedDays + CALL_EXTRA_DAYS),
         }),
       }),
@@ -387,6 +388,64 @@ async function deleteItem(ctx: StoreContext, operation: string, key: Record<stri
   );
 }
 
+/** Mark a header as the engineer's open verification, once the lock points at it. False if it is gone. */
+async function confirmLocked(ctx: StoreContext, vid: string, now: Date): Promise<boolean> {
+  const x = new Expr();
+  const r = await attempt('addNotifyCall', () =>
+    ctx.client.send(
+      new UpdateItemCommand({
+        TableName: ctx.table,
+        Key: toItem(keys.verification(vid)),
+        UpdateExpression: `SET ${x.name('lockedAt')} = ${x.value(now.toISOString())}`,
+        ConditionExpression: `attribute_exists(${x.name('pk')})`,
+        ...x.params(),
+      }),
+    ),
+  );
+  return r !== CONDITION_FAILED;
+}
+
+/** One of the engineer's recent verifications that has left OPEN and holds `eventId`, if any. */
+async function answeredVerificationHolding(
+  ctx: StoreContext,
+  engineerKey: string,
+  eventId: string,
+): Promise<string | undefined> {
+  const recent = await listEngineerVerifications(ctx, engineerKey, { limit: 10 });
+  return recent.find((v) => v.state !== 'OPEN' && v.eventIds.includes(eventId))?.id;
+}
+
+/**
+ * Delete a header left by a creator that died before its lock (see `addNotifyCall`): only while it is
+ * OPEN, unsent and was never confirmed as locked. The caller checks first that the lock is elsewhere.
+ */
+export async function discardUnlockedVerification(ctx: StoreContext, id: string): Promise<boolean> {
+  const x = new Expr();
+  const r = await attempt('discardUnlockedVerification', () =>
+    ctx.client.send(
+      new DeleteItemCommand({
+        TableName: ctx.table,
+        Key: toItem(keys.verification(id)),
+        ConditionExpression: `${x.name('state')} = ${x.value('OPEN')} AND ${x.name('dmStatus')} = ${x.value('pending')} AND attribute_not_exists(${x.name('lockedAt')})`,
+        ReturnValues: 'ALL_OLD',
+        ...x.params(),
+      }),
+    ),
+  );
+  if (r === CONDITION_FAILED) return false;
+  const old = r.Attributes ? fromItem(r.Attributes) : undefined;
+  const engineerKey = old ? read.str(old, 'engineerKey') : undefined;
+  const createdAt = old ? read.str(old, 'createdAt') : undefined;
+  if (engineerKey && createdAt) {
+    await deleteItem(
+      ctx,
+      'discardUnlockedVerification',
+      keys.engineerVerification(engineerKey, createdAt, id),
+    );
+  }
+  return old !== undefined;
+}
+
 function validateCall(c: VerificationCall): void {
   for (const f of ['eventId', 'eventName', 'eventSource', 'eventTime', 'action'] as const) {
     if (typeof c[f] !== 'string' || c[f] === '') throw new TypeError(`call.${f} is required`);
@@ -409,6 +468,7 @@ export async function addNotifyCall(
   if (!engineerKey) throw new TypeError('engineerKey is required');
   validateCall(c);
   const { now, deadline } = opts;
+  let searched = false;
   for (let round = 0; round < MAX_ROUNDS; round++) {
     if (round > 0) await sleep(Math.random() * Math.min(50, 2 * round));
     const lock = await getRaw(ctx, 'addNotifyCall', keys.openLock(engineerKey), now);
@@ -426,9 +486,19 @@ export async function addNotifyCall(
       }
       // The lock points at a verification that is no longer OPEN: replace it.
     }
+    if (!searched) {
+      // About to open a verification: a call redelivered after a crash may already belong to one the
+      // engineer has answered since (its lock is gone). It stays there; it is not asked about again.
+      searched = true;
+      const home = await answeredVerificationHolding(ctx, engineerKey, c.eventId);
+      if (home) return { verificationId: home, created: false, duplicate: true };
+    }
     const vid = await createHeader(ctx, engineerKey, c, now, deadline);
     await putEngineerRef(ctx, engineerKey, vid, now);
     if (await takeLock(ctx, engineerKey, vid, current, now)) {
+      // Only a confirmed header is beyond the sweep's reach: an unlocked one is discarded as its dead
+      // creator's leftover, and one discarded meanwhile cannot be confirmed (the next round replaces the lock).
+      if (!(await confirmLocked(ctx, vid, now))) continue;
       await putCallItem(ctx, vid, c, now);
       return { verificationId: vid, created: true, duplicate: false };
     }
@@ -549,6 +619,7 @@ export async function updateVerification(
   if (when.state) conds.push(x.oneOf('state', when.state));
   if (when.dmStatus) conds.push(x.oneOf('dmStatus', when.dmStatus));
   if (when.callCount !== undefined) conds.push(`${x.name('callCount')} = ${x.value(when.callCount)}`);
+  if (when.updatedAt !== undefined) conds.push(`${x.name('updatedAt')} = ${x.value(when.updatedAt)}`);
   if (fields.deadline !== undefined) {
     // The deadline is also the index sort key, which only OPEN / DUO_PENDING items use for it.
     if (!when.state || when.state.some(isTerminal)) {
@@ -575,5 +646,7 @@ export async function updateVerification(
   if (when.dmStatus && !when.dmStatus.includes(current.dmStatus)) why.push(`dmStatus is ${current.dmStatus}`);
   if (when.callCount !== undefined && current.callCount !== when.callCount)
     why.push(`callCount is ${current.callCount}`);
+  if (when.updatedAt !== undefined && current.updatedAt !== when.updatedAt)
+    why.push(`changed at ${current.updatedAt}`);
   throw new AlreadyDecidedError(id, current.state, why.join(', ') || undefined);
 }

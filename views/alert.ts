@@ -3,6 +3,7 @@ import type { KnownBlock } from '@slack/types';
 import type { AlertItem } from '../store/types.js';
 import { cloudtrail, inert, md, mention, plain, SLACK_LIMITS, slackDate } from './format.js';
 import type { SlackMessage } from './question.js';
+import { type RemediationViewOptions, remediationBlocks } from './remediation.js';
 
 export const ACTION_ACKNOWLEDGE = 'alert_acknowledge';
 export const ACTION_RESOLVE = 'alert_resolve';
@@ -17,6 +18,8 @@ const SEVERITY_ICON: Record<AlertItem['severity'], string> = {
 export interface AlertViewInput {
   alert: AlertItem;
   ruleTitles?: ReadonlyMap<string, string>;
+  /** How remediations are offered (views/remediation.ts); without it they are listed, not pressable. */
+  remediation?: RemediationViewOptions;
 }
 
 /**
@@ -24,7 +27,7 @@ export interface AlertViewInput {
  *
  * @example const { text, blocks } = alertMessage({ alert });
  */
-export function alertMessage({ alert: a, ruleTitles }: AlertViewInput): SlackMessage {
+export function alertMessage({ alert: a, ruleTitles, remediation }: AlertViewInput): SlackMessage {
   const title =
     a.kind === 'escalation'
       ? 'Escalated: an engineer could not confirm AWS calls'
@@ -90,6 +93,7 @@ export function alertMessage({ alert: a, ruleTitles }: AlertViewInput): SlackMes
       ],
     });
   }
+  blocks.push(...remediationBlocks(a, remediation));
   blocks.push({ type: 'context', elements: [md(`secbot alert \`${inert(a.id, 80)}\``)] });
   return { text: `secbot ${a.severity} alert: ${inert(title, 150)}`, blocks };
 }

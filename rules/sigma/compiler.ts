@@ -1,5 +1,6 @@
 /** Compiles one Sigma rule file (with secbot's extension block) into a Rule, or reports why it cannot. */
 import type { CloudTrailRecord } from '../../cloudtrail/record.js';
+import { RULE_REMEDIATIONS } from '../../remediation/types.js';
 import type { Rule, RuleIssue, SigmaLevel, SigmaStatus } from '../types.js';
 import { compileDetection } from './detection.js';
 import { actionForLevel, parseExtension } from './extension.js';
@@ -83,6 +84,20 @@ export function compileRuleFile(file: string, text: string): CompileResult {
   if (detection.eventSources) rule.eventSources = detection.eventSources;
   if (detection.eventNames) rule.eventNames = detection.eventNames;
   if (ext.eventbridge) rule.eventbridge = ext.eventbridge;
+  if (ext.remediations.length > 0) {
+    // A remediation undoes named calls: one the rule can never match is a mistake in the rule.
+    for (const r of ext.remediations) {
+      const undoes: readonly string[] = RULE_REMEDIATIONS[r.kind];
+      if (detection.eventNames && !detection.eventNames.some((n) => undoes.includes(n))) {
+        rep.error(
+          r.pos,
+          `secbot.remediation ${r.kind} undoes ${undoes.join(', ')}, which this rule never matches`,
+        );
+      }
+    }
+    if (rep.hasErrors) return idPos ? { issues: rep.issues, idPos } : { issues: rep.issues };
+    rule.remediations = ext.remediations.map((r) => r.kind);
+  }
   return idPos
     ? { rule, issues: rep.issues, idPos, evaluate: test }
     : { rule, issues: rep.issues, evaluate: test };

@@ -20,6 +20,8 @@
  *     - name: internal range
  *       fires: false
  *       record: { … }
+ *   remediation: revoke_security_group_ingress   # optional: a one-click inverse staff may run from
+ *                         # the alert (a kind of remediation/types.ts RULE_REMEDIATIONS, or a list of them)
  *   eventbridge:          # only for rules that pin no eventSource/eventName: the EventBridge pattern
  *     userIdentity:       # (for `detail`) that delivers every call the rule can match
  *       type: [Root]
@@ -32,6 +34,11 @@
  * them (S's other fields are evaluated as usual). A plain Sigma tool that ignores the block fires
  * on a superset of what secbot fires on, which errs on the safe side.
  */
+import {
+  isRuleRemediationKind,
+  RULE_REMEDIATION_KINDS,
+  type RuleRemediationKind,
+} from '../../remediation/types.js';
 import type { Action, OnFailure, RuleTestCase, SigmaLevel } from '../types.js';
 import { ACTIONS } from '../types.js';
 import { fieldNameProblem } from './fieldpath.js';
@@ -47,10 +54,21 @@ export interface Extension {
   within: { selection: string; path: string; pos: Pos }[];
   /** A hand-written EventBridge pattern for `detail`, for rules that pin no event source or name. */
   eventbridge?: Record<string, unknown>;
+  /** `secbot.remediation`: the one-click inverses staff may run from the alert, with where each is written. */
+  remediations: { kind: RuleRemediationKind; pos: Pos }[];
   tests: RuleTestCase[];
 }
 
-const KEYS = new Set(['action', 'runbook', 'reason', 'on_failure', 'within', 'tests', 'eventbridge']);
+const KEYS = new Set([
+  'action',
+  'runbook',
+  'reason',
+  'on_failure',
+  'within',
+  'tests',
+  'eventbridge',
+  'remediation',
+]);
 
 export const actionForLevel = (level: SigmaLevel): Action =>
   level === 'informational' || level === 'low' ? 'log' : level === 'medium' ? 'notify' : 'alert';
@@ -74,7 +92,7 @@ export function templateProblem(template: string): string | undefined {
 }
 
 export function parseExtension(node: YNode | undefined, rep: Reporter): Extension {
-  const ext: Extension = { onFailure: 'log', within: [], tests: [] };
+  const ext: Extension = { onFailure: 'log', within: [], tests: [], remediations: [] };
   if (node === undefined) return ext;
   if (node.kind !== 'map') {
     rep.error(node.pos, "'secbot' must be a map");
@@ -118,6 +136,9 @@ export function parseExtension(node: YNode | undefined, rep: Reporter): Extensio
       case 'tests':
         parseTests(v, ext, rep);
         break;
+      case 'remediation':
+        parseRemediation(v, ext, rep);
+        break;
       case 'eventbridge':
         if (v.kind === 'map' && v.entries.length > 0) ext.eventbridge = toPlain(v) as Record<string, unknown>;
         else
@@ -129,6 +150,25 @@ export function parseExtension(node: YNode | undefined, rep: Reporter): Extensio
     }
   }
   return ext;
+}
+
+/** `remediation: kind` or `remediation: [kind, …]`, each a known kind, once. */
+function parseRemediation(v: YNode, ext: Extension, rep: Reporter): void {
+  const nodes = v.kind === 'seq' ? v.items : [v];
+  if (nodes.length === 0) rep.error(v.pos, 'secbot.remediation must name at least one remediation');
+  for (const n of nodes) {
+    const kind = n.kind === 'scalar' ? n.value : undefined;
+    if (!isRuleRemediationKind(kind)) {
+      rep.error(
+        n.pos,
+        `secbot.remediation: ${JSON.stringify(kind ?? null)} is not a remediation (expected one of ${RULE_REMEDIATION_KINDS.join(', ')})`,
+      );
+    } else if (ext.remediations.some((r) => r.kind === kind)) {
+      rep.warn(n.pos, `secbot.remediation names ${kind} twice`);
+    } else {
+      ext.remediations.push({ kind, pos: n.pos });
+    }
+  }
 }
 
 function parseWithin(v: YNode, ext: Extension, rep: Reporter): void {

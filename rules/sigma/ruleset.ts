@@ -1,42 +1,70 @@
 /**
- * A RuleSet with its event-name index: `candidates(record)` returns the rules that pin the record's
- * eventName plus the rules that pin no eventName, in load order. Lists are precomputed per name, and
- * names seen for the first time are cached, so a call allocates nothing in steady state.
+ * A RuleSet with its event-source / event-name index: `candidates(record)` returns, in load order, the
+ * rules whose eventName pin (if any) includes the record's eventName and whose eventSource pin (if any)
+ * includes its eventSource. Lists are computed once per (name, source) pair as spelled in records and
+ * cached, so a call is two Map lookups and allocates nothing in steady state.
  */
 import type { CloudTrailRecord } from '../../cloudtrail/record.js';
 import type { Rule, RuleIssue, RuleSet } from '../types.js';
 
-/** Distinct unknown event names remembered; beyond this the lookup still works, uncached. */
-const MAX_CACHED_NAMES = 10_000;
+/** Distinct (name, source) spellings remembered; beyond this the lookup still works, uncached. */
+const MAX_CACHED_PAIRS = 20_000;
+
+interface Pin {
+  rule: Rule;
+  position: number;
+  /** Lower-cased pinned values; undefined = the rule does not pin the field. */
+  sources?: ReadonlySet<string>;
+}
+
+const lowerSet = (xs: readonly string[] | undefined) =>
+  xs === undefined ? undefined : new Set(xs.map((x) => x.toLowerCase()));
 
 /** Builds a RuleSet over `rules` (kept in the given order). */
 export function buildRuleSet(rules: readonly Rule[], warnings: readonly RuleIssue[] = []): RuleSet {
   const ordered = [...rules];
-  const position = new Map<Rule, number>(ordered.map((r, i) => [r, i]));
-  const unpinned = Object.freeze(ordered.filter((r) => r.eventNames === undefined));
   // Case-insensitive: Sigma matches `eventName: StopLogging` on "stoplogging" too.
-  const byLower = new Map<string, readonly Rule[]>();
-  const pinned = new Map<string, Rule[]>();
-  for (const r of ordered) {
-    for (const name of r.eventNames ?? []) {
-      const k = name.toLowerCase();
-      const list = pinned.get(k) ?? [];
-      if (!list.includes(r)) list.push(r);
-      pinned.set(k, list);
+  const byName = new Map<string, Pin[]>();
+  const anyName: Pin[] = [];
+  ordered.forEach((rule, position) => {
+    const pin: Pin = { rule, position, sources: lowerSet(rule.eventSources) };
+    if (rule.eventNames === undefined) {
+      anyName.push(pin);
+      return;
     }
-  }
-  for (const [k, list] of pinned) {
-    const merged = [...list, ...unpinned].sort((a, b) => (position.get(a) ?? 0) - (position.get(b) ?? 0));
-    byLower.set(k, Object.freeze(merged));
-  }
-  // Exact spellings: the names as written in rules, ready before the first record.
-  const exact = new Map<string, readonly Rule[]>();
-  for (const r of ordered)
-    for (const name of r.eventNames ?? []) exact.set(name, byLower.get(name.toLowerCase()) ?? unpinned);
+    for (const name of lowerSet(rule.eventNames) ?? []) {
+      const list = byName.get(name) ?? [];
+      list.push(pin);
+      byName.set(name, list);
+    }
+  });
+  const unpinned = Object.freeze(ordered.filter((r) => r.eventNames === undefined && r.eventSources === undefined));
 
-  const lookup = (name: string): readonly Rule[] => {
-    const list = byLower.get(name.toLowerCase()) ?? unpinned;
-    if (exact.size < MAX_CACHED_NAMES + byLower.size) exact.set(name, list);
+  /** The candidates for a lower-cased name and source (undefined: the record has no string there). */
+  const select = (name: string | undefined, source: string | undefined): readonly Rule[] => {
+    const named = name === undefined ? undefined : byName.get(name);
+    const pins = named ? [...named, ...anyName].sort((a, b) => a.position - b.position) : anyName;
+    const out: Rule[] = [];
+    for (const p of pins) {
+      if (p.sources === undefined || (source !== undefined && p.sources.has(source))) out.push(p.rule);
+    }
+    return Object.freeze(out);
+  };
+
+  // name as spelled → source as spelled → candidates.
+  const cache = new Map<string, Map<string, readonly Rule[]>>();
+  let cached = 0;
+  const lookup = (name: string, source: string): readonly Rule[] => {
+    const list = select(name.toLowerCase(), source.toLowerCase());
+    if (cached < MAX_CACHED_PAIRS) {
+      let bySource = cache.get(name);
+      if (!bySource) {
+        bySource = new Map();
+        cache.set(name, bySource);
+      }
+      bySource.set(source, list);
+      cached++;
+    }
     return list;
   };
 
@@ -45,8 +73,16 @@ export function buildRuleSet(rules: readonly Rule[], warnings: readonly RuleIssu
     warnings: [...warnings],
     candidates(record: CloudTrailRecord): readonly Rule[] {
       const name = (record as { eventName?: unknown }).eventName;
-      if (typeof name !== 'string') return unpinned;
-      return exact.get(name) ?? lookup(name);
+      const source = (record as { eventSource?: unknown }).eventSource;
+      if (typeof name !== 'string' || typeof source !== 'string') {
+        // Not a decoded record (the decoder requires both): no index, only what pins neither or one.
+        return typeof name === 'string'
+          ? select(name.toLowerCase(), undefined)
+          : typeof source === 'string'
+            ? select(undefined, source.toLowerCase())
+            : unpinned;
+      }
+      return cache.get(name)?.get(source) ?? lookup(name, source);
     },
   };
 }

@@ -205,8 +205,14 @@ describe('the conversation', () => {
     const posts = world.slack.callsTo('chat.postMessage').filter((c) => c.params.channel === channel).length;
     await bot.enqueue(notifyCall('pat'), notifyCall('pat', { eventName: 'CreateAccessKey' }));
     await bot.secbot.runOnce();
-    assert.equal(world.slack.callsTo('chat.postMessage').filter((c) => c.params.channel === channel).length, posts);
-    const updated = await world.slack.waitForMessage(channel, (m) => m.ts === dm.ts && JSON.stringify(m.blocks).includes('these 3 AWS changes'));
+    assert.equal(
+      world.slack.callsTo('chat.postMessage').filter((c) => c.params.channel === channel).length,
+      posts,
+    );
+    const updated = await world.slack.waitForMessage(
+      channel,
+      (m) => m.ts === dm.ts && JSON.stringify(m.blocks).includes('these 3 AWS changes'),
+    );
     assert.match(JSON.stringify(updated.blocks), /All calls/);
     // A Yes pressed on the first rendering (1 call) does not confirm 3.
     await world.slack.sendBlockAction({

@@ -7,7 +7,9 @@
  *   Token from `Authorization: Bearer …` or a `token` field: none → `not_authed`, unknown → `invalid_auth`,
  *   revoked → `token_revoked`, app token on a bot method (or the reverse) → `not_allowed_token_type`.
  *   Methods: auth.test, apps.connections.open, bots.info, chat.delete, chat.getPermalink, chat.postEphemeral,
- *   chat.postMessage, chat.update, conversations.info, conversations.open, team.info, usergroups.users.list,
+ *   chat.postMessage, chat.update, conversations.history (newest first, `oldest`/`latest`/`inclusive`, cursor
+ *   paging, message `metadata` with `include_all_metadata`), conversations.info, conversations.open, team.info,
+ *   usergroups.users.list,
  *   users.info, users.lookupByEmail, views.publish; anything else → `unknown_method`. Blocks are checked for
  *   Slack's limits (50 per message, 100 per view, section text 3000, header 150, duplicate block_id/action_id,
  *   …) and answered with `invalid_blocks` / `invalid_arguments` plus `errors` and `[ERROR]` messages, as Slack does.
@@ -552,6 +554,12 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
     };
   }
 
+  /** A message ts ("1712345678.000123", or "1712345678") in a form that sorts as text. */
+  function sortableTs(ts: string): string {
+    const [secs = '0', micros = ''] = ts.split('.');
+    return `${secs.padStart(12, '0')}.${micros.padEnd(6, '0').slice(0, 6)}`;
+  }
+
   function findMessage(channel: string, ts: string): StoredMessage | undefined {
     return messagesByChannel.get(channel)?.find((m) => m.ts === ts);
   }
@@ -770,6 +778,52 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
       return ok({ channel: ch.id, ts, message: botMessage(msg) });
     },
 
+    // Needs channels:history / groups:history / im:history / mpim:history (scopes are not modelled here;
+    // `failNext('conversations.history', { error: 'missing_scope' })` stands for a missing one).
+    'conversations.history': (p) => {
+      const id = str(p.channel);
+      const ch = id ? channels.get(id) : undefined;
+      if (!id || !ch) return fail('channel_not_found');
+      if (!ch.bot_is_member) return fail('not_in_channel');
+      const limit = Math.min(999, Math.max(1, Math.floor(Number(p.limit ?? 100)) || 100));
+      const inclusive = truthy(p.inclusive);
+      const oldest = str(p.oldest) ? sortableTs(String(p.oldest)) : undefined;
+      const latest = str(p.latest) ? sortableTs(String(p.latest)) : undefined;
+      let before: string | undefined; // from the cursor: the ts of the next (older) message to return
+      const cursor = str(p.cursor);
+      if (cursor) {
+        const m = /^next_ts:(\d+\.\d+)$/.exec(Buffer.from(cursor, 'base64').toString('utf8'));
+        if (!m?.[1]) return fail('invalid_cursor');
+        before = sortableTs(m[1]);
+      }
+      // Newest first; thread replies are not part of a channel's history.
+      const matching = (messagesByChannel.get(id) ?? [])
+        .filter((m) => !m.deleted && (!m.thread_ts || m.thread_ts === m.ts))
+        .filter((m) => {
+          const t = sortableTs(m.ts);
+          if (oldest !== undefined && (inclusive ? t < oldest : t <= oldest)) return false;
+          if (latest !== undefined && (inclusive ? t > latest : t >= latest)) return false;
+          return before === undefined || t <= before;
+        })
+        .reverse();
+      const page = matching.slice(0, limit);
+      const next = matching[limit];
+      const withMetadata = truthy(p.include_all_metadata);
+      return ok({
+        messages: page.map((m) => ({
+          ...botMessage(m),
+          ...(withMetadata && isObject(m.metadata) ? { metadata: m.metadata } : {}),
+        })),
+        has_more: next !== undefined,
+        pin_count: 0,
+        channel_actions_ts: null,
+        channel_actions_count: 0,
+        ...(next
+          ? { response_metadata: { next_cursor: Buffer.from(`next_ts:${next.ts}`).toString('base64') } }
+          : {}),
+      });
+    },
+
     'chat.update': (p) => {
       const channel = str(p.channel);
       if (!channel || !channels.has(channel)) return fail('channel_not_found');
@@ -939,7 +993,9 @@ export async function startSlackServer(opts: SlackServerOptions = {}): Promise<S
       }
     }
     if (mediaType === 'multipart/form-data') {
-      const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+      const form = await new Response(new Uint8Array(body), {
+        headers: { 'content-type': contentType },
+      }).formData();
       for (const [k, v] of form) params[k] = typeof v === 'string' ? v : `[file ${v.name}]`;
     } else {
       Object.assign(params, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));

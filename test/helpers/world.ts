@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Secbot, start } from '../../app.js';
+import { type Secbot, type StartOptions, start } from '../../app.js';
 import type { CloudTrailRecord } from '../../cloudtrail/record.js';
 import { toEventBridgeEvent } from '../../integrations/enqueue.js';
 import type { Verification, VerificationState } from '../../store/types.js';
@@ -29,7 +29,7 @@ export interface World {
   dynamo: TestDynamo;
   /** Add an engineer: Slack user `U0<NAME>` with `<name>@example.com`, Duo script as given. */
   engineer(name: string, duo?: Parameters<DuoServer['user']>[1]): string;
-  startSecbot(env?: Record<string, string>): Promise<RunningSecbot>;
+  startSecbot(env?: Record<string, string>, opts?: Pick<StartOptions, 'home'>): Promise<RunningSecbot>;
   stop(): Promise<void>;
 }
 
@@ -67,7 +67,7 @@ export async function startWorld(): Promise<World> {
       duo.user(`${name}@example.com`, script);
       return id;
     },
-    async startSecbot(extra = {}) {
+    async startSecbot(extra = {}, opts = {}) {
       const queue = await sqs.createQueue({ visibilityTimeoutSeconds: 30 });
       const env: Record<string, string> = {
         SLACK_BOT_TOKEN: slack.botToken,
@@ -100,6 +100,7 @@ export async function startWorld(): Promise<World> {
         schedule: false,
         print: (l) => printed.push(l),
         drain: { waitSeconds: 0 },
+        ...opts,
       });
       const handle: RunningSecbot = {
         secbot,

@@ -35,9 +35,17 @@ describe('engineer resolution through Slack', () => {
 `);
 
   it('uses the identity map first, then the principal email, then the IAM user name at the domain', async () => {
-    const dir = createSlackDirectory({ client, identityMap: map, emailDomain: 'example.com', logger: silentLogger() });
+    const dir = createSlackDirectory({
+      client,
+      identityMap: map,
+      emailDomain: 'example.com',
+      logger: silentLogger(),
+    });
     const bob = await dir.resolve(principal(iamUser('bob')));
-    assert.deepEqual(bob, { ok: true, engineer: { key: 'U0SMITH', slackUserId: 'U0SMITH', email: 'bob.smith@example.com', via: 'map' } });
+    assert.deepEqual(bob, {
+      ok: true,
+      engineer: { key: 'U0SMITH', slackUserId: 'U0SMITH', email: 'bob.smith@example.com', via: 'map' },
+    });
     const breakglass = await dir.resolve(principal(iamUser('ci-breakglass')));
     assert.equal(breakglass.ok && breakglass.engineer.slackUserId, 'U0ALICE');
     const dana = await dir.resolve(principal(ssoUser('dana@example.com')));
@@ -64,7 +72,13 @@ describe('engineer resolution through Slack', () => {
 
   it('caches lookups for the TTL', async () => {
     let now = 0;
-    const dir = createSlackDirectory({ client, emailDomain: 'example.com', logger: silentLogger(), ttlMs: 60_000, clock: () => now });
+    const dir = createSlackDirectory({
+      client,
+      emailDomain: 'example.com',
+      logger: silentLogger(),
+      ttlMs: 60_000,
+      clock: () => now,
+    });
     const before = slack.callsTo('users.lookupByEmail').length;
     const p = principal(iamUser('alice'));
     await dir.resolve(p);
@@ -76,11 +90,14 @@ describe('engineer resolution through Slack', () => {
   });
 
   it('refuses a broken identity map with the entry and the reason', () => {
-    assert.throws(() => parseIdentityMap('- principal: x\n  slack: not-a-user'), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /SECBOT_IDENTITY_MAP: .*entry 0: slack must be a Slack user ID/);
-      return true;
-    });
+    assert.throws(
+      () => parseIdentityMap('- principal: x\n  slack: not-a-user'),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /SECBOT_IDENTITY_MAP: .*entry 0: slack must be a Slack user ID/);
+        return true;
+      },
+    );
     assert.throws(() => parseIdentityMap('- principal: [unclosed'), /SECBOT_IDENTITY_MAP: identity map:1/);
   });
 });

@@ -1,0 +1,93 @@
+# secbot's runtime permissions: only the SQS and DynamoDB actions its code calls, on the hub's queue,
+# dead-letter queue and table. test/terraform/iam.test.ts scans the code for every AWS SDK command and
+# fails when this list and the code disagree.
+#
+# Deliberately left out, though the code can call them:
+# - sqs:CreateQueue, dynamodb:CreateTable, dynamodb:UpdateTimeToLive — only when the queue or table is
+#   missing (the embedded queue and table of a trial run). Here Terraform makes them, and secbot only
+#   checks them: a missing table must fail loudly (secbot doctor says so) rather than be recreated empty.
+# - sqs:SendMessage — only `secbot enqueue` (an operator's test tool, run with the operator's own
+#   credentials) and the embedded queue's sample seeding send messages; the bot never does.
+#
+# SQS authorises its batch calls by the single-message action: DeleteMessageBatch needs
+# sqs:DeleteMessage, ChangeMessageVisibilityBatch sqs:ChangeMessageVisibility.
+
+data "aws_iam_policy_document" "secbot" {
+  statement {
+    sid    = "DrainQueue"
+    effect = "Allow"
+    actions = [
+      "sqs:ChangeMessageVisibility",
+      "sqs:DeleteMessage",
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+      "sqs:ReceiveMessage",
+    ]
+    resources = [aws_sqs_queue.events.arn]
+  }
+
+  statement {
+    sid    = "InspectDeadLetterQueue"
+    effect = "Allow"
+    actions = [
+      "sqs:GetQueueAttributes",
+      "sqs:GetQueueUrl",
+    ]
+    resources = [aws_sqs_queue.dead_letter.arn]
+  }
+
+  statement {
+    sid    = "ReadWriteTable"
+    effect = "Allow"
+    actions = [
+      "dynamodb:BatchGetItem",
+      "dynamodb:DeleteItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [aws_dynamodb_table.secbot.arn]
+  }
+
+  statement {
+    sid       = "QueryIndex"
+    effect    = "Allow"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.secbot.arn}/index/*"]
+  }
+
+  statement {
+    sid    = "CheckTable"
+    effect = "Allow"
+    actions = [
+      "dynamodb:DescribeTable",
+      "dynamodb:DescribeTimeToLive",
+    ]
+    resources = [aws_dynamodb_table.secbot.arn]
+  }
+
+  # Receiving from a queue encrypted with a customer managed key needs the key.
+  dynamic "statement" {
+    for_each = local.customer_key ? [1] : []
+    content {
+      sid       = "DecryptQueueMessages"
+      effect    = "Allow"
+      actions   = ["kms:Decrypt"]
+      resources = [var.kms_key_arn]
+    }
+  }
+}
+
+resource "aws_iam_policy" "secbot" {
+  name        = "${var.name}-runtime"
+  description = "secbot: drain the events queue and use its DynamoDB table"
+  policy      = data.aws_iam_policy_document.secbot.json
+  tags        = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "secbot" {
+  for_each   = toset(var.secbot_role_names)
+  role       = each.value
+  policy_arn = aws_iam_policy.secbot.arn
+}
