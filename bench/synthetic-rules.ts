@@ -90,11 +90,8 @@ function ruleText(i: number, e: EventShape, rand: () => number): string {
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * `n` synthetic rules over the corpus's event names (each name used once before any is used twice),
- * compiled into a RuleSet. Throws if any rule does not compile.
- */
-export function syntheticRuleSet(corpus: Corpus, n: number, seed: number): { ruleSet: RuleSet; names: number } {
+/** The text of `n` synthetic rules over the corpus's event names (each name once before any twice). */
+export function syntheticRuleSources(corpus: Corpus, n: number, seed: number): { file: string; text: string }[] {
   const rand = prng(seed);
   const shapes = shapesOf(corpus.records);
   // A seeded shuffle, so 10 rules are not all on the alphabetically first service.
@@ -102,14 +99,23 @@ export function syntheticRuleSet(corpus: Corpus, n: number, seed: number): { rul
     const j = Math.floor(rand() * (i + 1));
     [shapes[i], shapes[j]] = [shapes[j] as EventShape, shapes[i] as EventShape];
   }
-  const sources = Array.from({ length: n }, (_, i) => ({
+  return Array.from({ length: n }, (_, i) => ({
     file: `synthetic-${i}.yml`,
     text: ruleText(i, shapes[i % shapes.length] as EventShape, rand),
   }));
-  const { ruleSet, issues } = checkRuleSources(sources);
+}
+
+/** `n` synthetic rules compiled into a RuleSet. Throws if any rule does not compile. */
+export function syntheticRuleSet(corpus: Corpus, n: number, seed: number): { ruleSet: RuleSet; names: number } {
+  const { ruleSet, issues } = checkRuleSources(syntheticRuleSources(corpus, n, seed));
   const errors = issues.filter((x) => x.severity === 'error');
   if (errors.length > 0) {
-    throw new Error(`synthetic rules do not compile: ${errors.slice(0, 3).map((e) => `${e.file}: ${e.message}`).join('; ')}`);
+    throw new Error(
+      `synthetic rules do not compile: ${errors
+        .slice(0, 3)
+        .map((e) => `${e.file}: ${e.message}`)
+        .join('; ')}`,
+    );
   }
-  return { ruleSet, names: Math.min(n, shapes.length) };
+  return { ruleSet, names: new Set(ruleSet.rules.flatMap((r) => r.eventNames ?? [])).size };
 }

@@ -247,7 +247,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     table: {
       name: e.SECBOT_TABLE,
       endpoint: e.AWS_ENDPOINT_URL_DYNAMODB,
-      embedded: !e.AWS_ENDPOINT_URL_DYNAMODB && !hasCredentials,
+      // A configured queue means a real deployment: its table is real too, even when the credentials come
+      // from an instance profile that no environment variable shows.
+      embedded: !e.AWS_ENDPOINT_URL_DYNAMODB && !hasCredentials && !e.SECBOT_QUEUE_URL,
     },
     aws: {
       region: e.AWS_REGION,

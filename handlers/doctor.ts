@@ -257,8 +257,8 @@ async function tableChecks(config: Config, probes: DoctorProbes, call: Call): Pr
       {
         name: 'table',
         status: 'warn',
-        detail: `embedded (${config.dataDir}): no AWS credentials or AWS_ENDPOINT_URL_DYNAMODB configured`,
-        fix: `give secbot AWS credentials (ECS task role, EKS IRSA, AWS_PROFILE or keys; with only an EC2 instance profile set AWS_ENDPOINT_URL_DYNAMODB=https://dynamodb.${config.aws.region}.amazonaws.com) and SECBOT_TABLE from ${HUB}`,
+        detail: `embedded (${config.dataDir}): no queue, no AWS credentials and no AWS_ENDPOINT_URL_DYNAMODB configured`,
+        fix: `set SECBOT_QUEUE_URL and SECBOT_TABLE from ${HUB} and give secbot AWS credentials (ECS task role, EKS IRSA, an instance profile, AWS_PROFILE or keys)`,
       },
     ];
   }

@@ -201,6 +201,8 @@ async function sendQuestion(
       deps.logger.warn(
         `sweep: question ${v.id} was sent by a process that died before storing it; adopted message ${found.ts}`,
       );
+      // The dead sender never counted it.
+      await recordCounters(deps, deps.clock?.() ?? new Date(), { 'verification.sent': 1 });
       return 'adopted';
     }
   }

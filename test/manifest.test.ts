@@ -15,7 +15,8 @@ const SKIP = new Set(['node_modules', 'dist', 'test', 'bench', '.git', '.secbot'
 
 /**
  * Bot scopes each Web API method needs (https://api.slack.com/methods, "Required scopes"). Where Slack
- * accepts any of several scopes, the one secbot's use needs is listed (conversations.open: a DM → im:write).
+ * accepts any of several scopes, the one secbot's use needs is listed (conversations.open and
+ * conversations.history act on the DM with an engineer → im:write, im:history).
  * A method missing here fails the test: look it up and add it.
  */
 const METHOD_SCOPES: Record<string, readonly string[]> = {
@@ -27,6 +28,7 @@ const METHOD_SCOPES: Record<string, readonly string[]> = {
   'chat.postEphemeral': ['chat:write'],
   'chat.postMessage': ['chat:write'],
   'chat.update': ['chat:write'],
+  'conversations.history': ['im:history'], // secbot reads its own DM with the engineer
   'conversations.info': ['channels:read'],
   'conversations.open': ['im:write'],
   'team.info': ['team:read'],

@@ -198,7 +198,12 @@ export async function answer(world: World, e: Engineer, v: Verification): Promis
 }
 
 /** Wait until every listed event is decided (its claim says so). */
-export async function waitForDecided(store: Store, eventIds: string[], timeoutMs: number): Promise<void> {
+export async function waitForDecided(
+  store: Store,
+  eventIds: string[],
+  timeoutMs: number,
+  diagnostics?: () => string,
+): Promise<void> {
   let left = [...eventIds];
   await waitFor(
     `${eventIds.length} events decided`,
@@ -207,7 +212,7 @@ export async function waitForDecided(store: Store, eventIds: string[], timeoutMs
       left = left.filter((_, i) => claims[i]?.status !== 'decided');
       return left.length === 0;
     },
-    { timeoutMs, intervalMs: 300, onTimeout: () => `${left.length} not decided` },
+    { timeoutMs, intervalMs: 300, onTimeout: () => `${left.length} not decided\n${diagnostics?.() ?? ''}` },
   );
 }
 

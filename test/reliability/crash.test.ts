@@ -54,13 +54,13 @@ const CHILD = {
   SECBOT_VISIBILITY_TIMEOUT: '5s',
 };
 
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+async function within<T>(p: Promise<T>, ms: number, what: string, diagnostics: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
       p,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms);
+        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms\n${diagnostics()}`)), ms);
       }),
     ]);
   } finally {
@@ -122,12 +122,12 @@ describe('SIGKILL at each crash point, then restart', { concurrency: true }, () 
         const answered = new Set<string>();
         if (sc.trigger) {
           const who = workload.engineers.find((e) => e.answer === sc.trigger) as Engineer;
-          await waitForDecided(store, [...workload.notify.keys(), ...workload.alerts], 30_000);
+          await waitForDecided(store, [...workload.notify.keys(), ...workload.alerts], 30_000, diagnostics);
           const qs = await waitForQuestions(store, world, [who], 20_000, diagnostics);
           await answer(world, who, qs.get(who.id)!);
           answered.add(who.id);
         }
-        const exit: ChildExit = await within(first.exited, 30_000, `the crash at ${sc.point}`);
+        const exit: ChildExit = await within(first.exited, 30_000, `the crash at ${sc.point}`, diagnostics);
         assert.equal(exit.signal, 'SIGKILL', `killed by its crash point:\n${first.output()}`);
         assert.match(first.output(), /crash point \S+ reached: SIGKILL/);
 

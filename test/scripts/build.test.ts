@@ -41,12 +41,15 @@ describe('npm run build', () => {
   it('writes dist/app.js, the CLI, the bundled rules and the samples', () => {
     assert.ok(existsSync(join(dist, 'app.js')));
     assert.ok(existsSync(join(dist, 'cli/main.js')));
-    const rules = readdirSync(join(REPO, 'rules/default')).filter((f) => /\.ya?ml$/.test(f));
-    assert.deepEqual(
-      readdirSync(join(dist, 'rules/default')).filter((f) => /\.ya?ml$/.test(f)),
-      rules,
-    );
+    const ymls = (dir: string) =>
+      readdirSync(dir)
+        .filter((f) => /\.ya?ml$/.test(f))
+        .sort();
+    const rules = ymls(join(REPO, 'rules/default'));
+    assert.ok(rules.length > 100);
+    assert.deepEqual(ymls(join(dist, 'rules/default')), rules);
     assert.ok(existsSync(join(dist, 'samples/seed.jsonl')));
+    assert.ok(existsSync(join(dist, 'manifest.yml')), 'secbot doctor reads the bot scopes from it');
   });
 
   it('needs no TypeScript loader at run time', () => {

@@ -50,6 +50,7 @@ module "hub" {
   organization_id           = var.organization_id
   sns_collector_account_ids = [var.workload_b_account_id]
   secbot_role_names         = var.secbot_role_names
+  remediation_role_name     = var.remediation_role_name
   mirror_queue_arns         = var.shadow ? [module.hub_shadow[0].queue_arn] : []
 }
 

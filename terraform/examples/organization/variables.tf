@@ -41,3 +41,9 @@ variable "shadow" {
   type        = bool
   default     = false
 }
+
+variable "remediation_role_name" {
+  description = "SECBOT_REMEDIATION_ROLE, if one-click remediation is on: secbot may assume this role in the organization's accounts."
+  type        = string
+  default     = null
+}

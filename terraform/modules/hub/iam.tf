@@ -1,6 +1,8 @@
-# secbot's runtime permissions: only the SQS and DynamoDB actions its code calls, on the hub's queue,
-# dead-letter queue and table. test/terraform/iam.test.ts scans the code for every AWS SDK command and
-# fails when this list and the code disagree.
+# secbot's runtime permissions: only the SQS, DynamoDB and STS actions its code calls with its own
+# credentials, on the hub's queue, dead-letter queue and table (and the remediation role, when on).
+# test/terraform/iam.test.ts scans the code for every such AWS SDK command and fails when this list and
+# the code disagree. The remediation calls themselves (IAM, EC2, S3, CloudTrail) are made with the
+# assumed role's credentials and granted by that role in each workload account.
 #
 # Deliberately left out, though the code can call them:
 # - sqs:CreateQueue, dynamodb:CreateTable, dynamodb:UpdateTimeToLive — only when the queue or table is
@@ -65,6 +67,23 @@ data "aws_iam_policy_document" "secbot" {
       "dynamodb:DescribeTimeToLive",
     ]
     resources = [aws_dynamodb_table.secbot.arn]
+  }
+
+  # One-click remediation: secbot assumes the remediation role in the call's account (any account of the
+  # organization); what that role may do is granted in the workload accounts, not here.
+  dynamic "statement" {
+    for_each = var.remediation_role_name != null ? [1] : []
+    content {
+      sid       = "AssumeRemediationRole"
+      effect    = "Allow"
+      actions   = ["sts:AssumeRole"]
+      resources = ["arn:${data.aws_partition.current.partition}:iam::*:role/${var.remediation_role_name}"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceOrgID"
+        values   = [var.organization_id]
+      }
+    }
   }
 
   # Receiving from a queue encrypted with a customer managed key needs the key.

@@ -132,3 +132,9 @@ variable "max_queue_age_seconds" {
   type        = number
   default     = 300
 }
+
+variable "remediation_role_name" {
+  description = "SECBOT_REMEDIATION_ROLE: the role secbot assumes in a call's account for one-click remediation (the same name in every account). null: remediation off, no sts:AssumeRole granted."
+  type        = string
+  default     = null
+}
