@@ -33,6 +33,8 @@
  *   own recent verifications (their App Home) are one Query, newest first, without a second index.
  * - **Alert** — id `a_<eventID>` or `a_<verificationId>` (the PagerDuty `dedup_key`), created with a
  *   conditional put; the page outbox (`pageStatus`, attempts, `nextAttemptAt`) sits on the item.
+ *   Its one-click remediations sit on it too, as a map `remediations.<r1…>` (plan, status, who, when) so
+ *   each is claimed by a conditional write on its own path (store/remediations.ts).
  * - **Counters** — one item per day, one top-level number attribute `c:<name>` per counter (atomic ADD).
  *
  * DynamoDB deletes expired items lazily (within days) and dynalite never does, so every read treats

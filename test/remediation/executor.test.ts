@@ -17,6 +17,8 @@ import {
   sessionNameFor,
   shadowRemediationExecutor,
 } from '../../integrations/aws-remediation.js';
+import { shadowMessenger } from '../../integrations/shadow.js';
+import { silentLogger } from '../../logging/logger.js';
 import {
   commandKey,
   REMEDIATION_COMMANDS,
@@ -197,6 +199,36 @@ describe('the shadow executor', () => {
     );
     assert.match(printed[0] ?? '', /arn:aws:iam::111122223333:role\/<SECBOT_REMEDIATION_ROLE>/);
     assert.equal(sts.calls().length, 0);
+    assert.equal(clients.ec2.calls().length, 0);
+  });
+
+  it('in shadow mode (no Slack), an alert prints the exact call of each remediation it offers', async () => {
+    const printed: string[] = [];
+    await shadowMessenger(silentLogger(), (l) => printed.push(l)).postAlert({
+      id: 'a_ev-1',
+      kind: 'call',
+      severity: 'critical',
+      summary: 's',
+      eventIds: ['ev-1'],
+      ruleIds: [],
+      reasons: [],
+      page: true,
+      state: 'OPEN',
+      createdAt: '2026-11-20T10:00:00.000Z',
+      updatedAt: '2026-11-20T10:00:00.000Z',
+      pageStatus: 'pending',
+      pageAttempts: 0,
+      channelStatus: 'pending',
+      history: [],
+      remediations: [{ id: 'r1', plan: revoke, status: 'available', attempts: 0 }],
+    });
+    assert.ok(
+      printed.includes(
+        '[shadow] remediation r1 offered on a_ev-1: would call ec2:RevokeSecurityGroupIngress ' +
+          '{"GroupId":"sg-1","SecurityGroupRuleIds":["sgr-0123456789abcdef0"]} in 111122223333/eu-west-1',
+      ),
+      printed.join('\n'),
+    );
     assert.equal(clients.ec2.calls().length, 0);
   });
 });
