@@ -12,18 +12,20 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { App } from '@slack/bolt';
 import cron from 'node-cron';
+import type { DestinationStream } from 'pino';
 import { createAuditTrail } from './audit/trail.js';
 import { decodeMessage } from './cloudtrail/decode.js';
 import type { CloudTrailRecord } from './cloudtrail/record.js';
 import { type Config, loadConfig } from './config/index.js';
 import type { Decision } from './handlers/decide.js';
-import { DEFAULT_DRAIN_OPTIONS, type DrainOptions, drainQueue } from './handlers/drain.js';
+import { DEFAULT_DRAIN_OPTIONS, type DrainOptions, type DrainReport, drainQueue } from './handlers/drain.js';
 import { principalDirectory } from './handlers/engineers.js';
 import { createHomeService, type HomeService, notifyingStore } from './handlers/home.js';
 import type { EngineerDirectory, Messenger } from './handlers/ports.js';
 import { createStaffGuard } from './handlers/staff.js';
 import { sweep } from './handlers/sweep.js';
 import { resumePendingPushes, type VerifyDeps } from './handlers/verify.js';
+import { createWatchdog } from './handlers/watchdog.js';
 import { createRemediationExecutor, shadowRemediationExecutor } from './integrations/aws-remediation.js';
 import { createDuoSecondFactor } from './integrations/duo.js';
 import { startEmbeddedDynamo } from './integrations/embedded-dynamo.js';
@@ -66,6 +68,12 @@ export interface StartOptions {
   drain?: Partial<DrainOptions>;
   /** App Home refresh debounce (tests shorten it). */
   home?: { debounceMs?: number };
+  /** The time as secbot sees it, for the drain, sweep, watchdog, status and Home (tests control it). */
+  clock?: () => Date;
+  /** Where the operational log goes instead of stderr (tests capture it to assert what operators see). */
+  logDestination?: DestinationStream;
+  /** Slack Web API per-request timeout (tests shorten it). */
+  slack?: { timeoutMs?: number };
 }
 
 function decisionLine(d: Decision): string {
@@ -76,11 +84,13 @@ function decisionLine(d: Decision): string {
 /** Build and start secbot. Throws a SecbotError (with a message naming what is wrong) when it cannot start. */
 export async function start(opts: StartOptions = {}): Promise<Secbot> {
   const config = loadConfig(opts.env ?? process.env);
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, destination: opts.logDestination });
   armCrashPoint(config.crashAt);
   if (config.crashAt)
     logger.warn(`SECBOT_CRASH_AT=${config.crashAt}: this process SIGKILLs itself there (test-only)`);
   const print = opts.print ?? printToStdout;
+  const clock = opts.clock ?? (() => new Date());
+  const watch = { heartbeatLateMs: config.watchdog.heartbeatLateMs, accountAliases: config.accountAliases };
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async () => {
     for (const s of stops.reverse()) await s().catch((err) => logger.warn({ err }, 'stop failed'));
@@ -168,6 +178,7 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         appToken: config.slack.appToken,
         apiUrl: config.slack.apiUrl,
         logger,
+        timeoutMs: opts.slack?.timeoutMs,
       });
       const client = slack.client;
       const slackDirectory = createSlackDirectory({
@@ -233,12 +244,15 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         publisher: createSlackHomePublisher({ client, ruleTitles }),
         logger,
         debounceMs: opts.home?.debounceMs,
+        clock,
+        watch,
       });
       home = homeService;
       registerListeners(slack, {
         verify: verifyDeps,
-        alerts: { store, pager, messenger, audit, logger },
-        silences: { store, audit },
+        alerts: { store, pager, messenger, audit, logger, clock },
+        silences: { store, audit, clock },
+        rules: { store, rules: ruleSet.rules, audit, clock },
         status: {
           store,
           queue,
@@ -269,6 +283,8 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
           version: secbotVersion(),
           audit,
           logger,
+          clock,
+          watch,
         },
         home: homeService,
         remediate: {
@@ -309,31 +325,60 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       leaseMs: Math.round(config.visibilityTimeoutMs * 0.75),
       ...opts.drain,
     };
+    // The watchdog (README "Watching the watcher"): judged after each drain, before the sweep, so the
+    // sweep of the same run posts and pages what it raised.
+    const watchdog = createWatchdog({
+      store,
+      queue,
+      messenger,
+      pager,
+      audit,
+      logger,
+      clock,
+      accountAliases: config.accountAliases,
+      options: {
+        heartbeatLateMs: config.watchdog.heartbeatLateMs,
+        queueAgeMs: config.watchdog.queueAgeMs,
+        drainFailures: config.watchdog.drainFailures,
+      },
+    });
     let running: Promise<void> | undefined;
     const runOnce = async () => {
-      const report = await drainQueue(
-        {
-          queue,
-          store,
-          ruleSet,
-          directory,
-          audit,
-          logger,
-          policy: config.policy,
-          verifyTimeoutMs: config.verifyTimeoutMs,
-          owner,
-          onDecision: config.shadow ? (d) => print(decisionLine(d)) : undefined,
-        },
-        drainOptions,
-        shutdown.signal,
-      );
-      if (report.received > 0 || report.errors > 0) {
+      let report: DrainReport | undefined;
+      let drainError: unknown;
+      try {
+        report = await drainQueue(
+          {
+            queue,
+            store,
+            ruleSet,
+            directory,
+            audit,
+            logger,
+            policy: config.policy,
+            verifyTimeoutMs: config.verifyTimeoutMs,
+            owner,
+            clock,
+            onDecision: config.shadow ? (d) => print(decisionLine(d)) : undefined,
+          },
+          drainOptions,
+          shutdown.signal,
+        );
+      } catch (err) {
+        drainError = err;
+      }
+      if (report && (report.received > 0 || report.errors > 0)) {
         logger.info(
           { drain: { ...report, startedAt: report.startedAt.toISOString() } },
           `drain: ${report.decided} decided, ${report.duplicates} duplicates, ${report.poison} poison, ${report.errors} errors`,
         );
       }
-      if (shutdown.signal.aborted) return;
+      if (shutdown.signal.aborted) {
+        if (drainError) throw drainError;
+        return;
+      }
+      const watched = await watchdog.run({ drain: report, drainError });
+      if (watched.errors > 0) logger.warn({ watchdog: watched }, 'watchdog finished with errors');
       const swept = await sweep({
         store,
         messenger,
@@ -341,9 +386,11 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         audit,
         logger,
         owner,
+        clock,
         staleSendMs: config.dmResendAfterMs,
       });
       if (swept.errors > 0) logger.warn({ sweep: swept }, 'sweep finished with errors');
+      if (drainError) throw drainError;
     };
     const guardedRun = async () => {
       if (running) return; // no overlapping runs

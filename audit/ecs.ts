@@ -120,6 +120,13 @@ export function decisionToEcs(d: Decision, extra: DecisionAuditExtra = {}): EcsR
       alert_id: extra.alertId,
       silence_id: d.silence?.id,
       silence_reason: d.silence?.reason,
+      // Staged rules that matched: nothing was sent for them; what each would have done live.
+      staged: d.staged?.map((st) => ({
+        id: st.ruleId,
+        action: st.action,
+        would_be: st.wouldBe,
+        would_page: st.wouldPage,
+      })),
       duplicate: extra.duplicate,
     },
   };

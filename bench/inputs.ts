@@ -71,14 +71,14 @@ export interface Corpus {
 }
 
 /** A corpus record ready to copy: its JSON text and whether its caller may become an engineer. */
-interface Template {
+export interface Template {
   json: string;
   human: 'iam' | 'role' | undefined;
 }
 
 const templates = new WeakMap<Corpus, Template[]>();
 
-function templatesOf(corpus: Corpus): Template[] {
+export function templatesOf(corpus: Corpus): Template[] {
   let ts = templates.get(corpus);
   if (!ts) {
     ts = corpus.records.map((r) => {
@@ -158,7 +158,7 @@ function ssoIdentity(name: string, account: string, permissionSet: string, creat
  * A copy of `template` with a fresh eventID, eventTime `anchorMs - ageMs` and, when the caller is an
  * IAM user or an assumed role (not a service-linked one), the engineer `engineer` instead.
  */
-function vary(
+export function vary(
   template: Template,
   rand: () => number,
   opts: { timeMs: number; engineer: string },

@@ -6,17 +6,28 @@
  *  - an EventBridge event whose `detail-type` is one of the CloudTrail detail types and whose
  *    `detail` is the record;
  *  - a bare CloudTrail record;
- *  - a CloudTrail log file object `{"Records": [...]}` (each element judged on its own).
+ *  - a CloudTrail log file object `{"Records": [...]}` (each element judged on its own);
+ *  - a collector's heartbeat (an EventBridge event, see cloudtrail/heartbeat.ts), returned in
+ *    `heartbeats` with no records.
  *
  * The decoder never throws: every problem becomes a typed {@link DecodeFailure}. It never copies or
  * rewrites the input either: the records returned are the very objects `JSON.parse` produced.
  */
+import {
+  HEARTBEAT_DETAIL_TYPE,
+  HEARTBEAT_RULE_NAME,
+  HEARTBEAT_SOURCE,
+  ruleNameOfArn,
+  SCHEDULED_DETAIL_TYPE,
+  SCHEDULED_SOURCE,
+} from './heartbeat.js';
 import type {
   CloudTrailRecord,
   DecodeFailure,
   DecodeFailureReason,
   DecodeResult,
   Envelope,
+  Heartbeat,
 } from './record.js';
 
 export interface DecodeLimits {
@@ -282,6 +293,8 @@ function decodeParsed(value: unknown, lim: DecodeLimits, level: number): DecodeR
   if (hasOwn.call(value, 'detail-type')) {
     const detailType = own(value, 'detail-type');
     if (typeof detailType !== 'string') return fail('wrong_type', `detail-type is ${kind(detailType)}`);
+    if (detailType === HEARTBEAT_DETAIL_TYPE || detailType === SCHEDULED_DETAIL_TYPE)
+      return decodeHeartbeat(value, detailType);
     if (!CLOUDTRAIL_DETAIL_TYPES.has(detailType))
       return fail('not_cloudtrail', `detail-type ${quote(detailType)}`);
     if (level >= MAX_ENVELOPE_LEVELS)
@@ -334,7 +347,53 @@ function decodeParsed(value: unknown, lim: DecodeLimits, level: number): DecodeR
 /** Give an inner result the outer envelope name; prefix inner failures with where they were found. */
 function wrap(inner: DecodeResult, envelope: Envelope, where: string): DecodeResult {
   if (!inner.ok) return fail(inner.reason, `${where}: ${inner.detail}`);
-  return { ok: true, envelope, records: inner.records, invalid: inner.invalid };
+  return inner.heartbeats
+    ? { ok: true, envelope, records: inner.records, invalid: inner.invalid, heartbeats: inner.heartbeats }
+    : { ok: true, envelope, records: inner.records, invalid: inner.invalid };
+}
+
+const ACCOUNT_ID = /^\d{12}$/;
+
+/**
+ * A collector's heartbeat (cloudtrail/heartbeat.ts): the scheduled event of a `…-heartbeat` rule, or an
+ * explicit `secbot heartbeat` event. The account and time come from the envelope (EventBridge sets
+ * them); an explicit heartbeat may carry them in `detail` (`account`, `sentAt`) instead.
+ */
+function decodeHeartbeat(value: Record<string, unknown>, detailType: string): DecodeResult {
+  const source = own(value, 'source');
+  const detail = own(value, 'detail');
+  const d = isObject(detail) ? detail : {};
+  if (detailType === SCHEDULED_DETAIL_TYPE) {
+    if (source !== SCHEDULED_SOURCE)
+      return fail('not_cloudtrail', `detail-type ${quote(detailType)} from source ${quote(String(source))}`);
+    const resources = own(value, 'resources');
+    const rules = Array.isArray(resources)
+      ? resources.filter((r): r is string => typeof r === 'string').map(ruleNameOfArn)
+      : [];
+    if (!rules.some((n) => n !== undefined && HEARTBEAT_RULE_NAME.test(n))) {
+      const named = rules.find((n) => n !== undefined);
+      return fail(
+        'not_cloudtrail',
+        `a scheduled event${named ? ` of rule ${quote(named, 60)}` : ''}, not a secbot heartbeat (its rule's name ends in -heartbeat)`,
+      );
+    }
+  } else if (source !== HEARTBEAT_SOURCE) {
+    return fail('not_cloudtrail', `detail-type ${quote(detailType)} from source ${quote(String(source))}`);
+  }
+  const account = own(value, 'account') ?? own(d, 'account');
+  const time = own(value, 'time') ?? own(d, 'sentAt');
+  if (account === undefined || account === null) return fail('missing_field', 'heartbeat: missing account');
+  if (typeof account !== 'string' || !ACCOUNT_ID.test(account))
+    return fail('wrong_type', 'heartbeat: account is not a 12-digit account id');
+  if (time === undefined || time === null) return fail('missing_field', 'heartbeat: missing time');
+  if (typeof time !== 'string' || Number.isNaN(Date.parse(time)))
+    return fail('wrong_type', 'heartbeat: time is not an ISO-8601 time');
+  const heartbeat: Heartbeat = { account, sentAt: new Date(Date.parse(time)).toISOString() };
+  const region = own(value, 'region');
+  if (typeof region === 'string' && region !== '') heartbeat.region = region;
+  const id = own(value, 'id');
+  if (typeof id === 'string' && id !== '') heartbeat.id = id;
+  return { ok: true, envelope: 'eventbridge', records: [], invalid: [], heartbeats: [heartbeat] };
 }
 
 /** Judge one record object; returns the first problem found, or undefined when it is acceptable. */

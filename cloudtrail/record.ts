@@ -79,6 +79,22 @@ export interface DecodeSuccess {
   records: CloudTrailRecord[];
   /** Records inside an otherwise valid container (a log file) that were rejected, each with its reason. */
   invalid: DecodeFailure[];
+  /**
+   * Present (and then non-empty, with `records` empty) when the message is a collector's heartbeat
+   * rather than CloudTrail: see `cloudtrail/decode.ts` and README "Watching the watcher".
+   */
+  heartbeats?: Heartbeat[];
+}
+
+/** A collector's "still here": the scheduled event each monitored account sends every few minutes. */
+export interface Heartbeat {
+  /** The 12-digit account that sent it. */
+  account: string;
+  /** When its schedule fired (the event's `time`), ISO-8601. */
+  sentAt: string;
+  region?: string;
+  /** The EventBridge event id, when it has one. */
+  id?: string;
 }
 
 export type DecodeResult = DecodeSuccess | DecodeFailure;

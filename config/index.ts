@@ -146,6 +146,14 @@ const envSchema = z.object({
     'must be between 2s and 12h (the SQS limits, and at least one batch)',
   ),
   SECBOT_DM_RESEND_AFTER: duration('2m'),
+  SECBOT_HEARTBEAT_LATE: duration('15m'),
+  SECBOT_QUEUE_AGE_ALERT: duration('10m'),
+  SECBOT_DRAIN_FAILURES: z
+    .string()
+    .trim()
+    .default('3')
+    .refine((s) => /^[1-9]\d{0,2}$/.test(s), 'must be a whole number of drain runs, 1 to 999')
+    .transform(Number),
   SECBOT_CRASH_AT: optionalString.pipe(
     z
       .string()
@@ -193,6 +201,8 @@ export interface Config {
   dmResendAfterMs: number;
   /** Test-only: the crash point (lib/crash-points.ts) at which this process SIGKILLs itself. */
   crashAt?: string;
+  /** The watchdog (README "Watching the watcher"). */
+  watchdog: { heartbeatLateMs: number; queueAgeMs: number; drainFailures: number };
 }
 
 /** Any of the SDK's own credential sources: with none and no endpoint, the table is embedded. */
@@ -288,5 +298,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     visibilityTimeoutMs: e.SECBOT_VISIBILITY_TIMEOUT,
     dmResendAfterMs: e.SECBOT_DM_RESEND_AFTER,
     crashAt: e.SECBOT_CRASH_AT,
+    watchdog: {
+      heartbeatLateMs: e.SECBOT_HEARTBEAT_LATE,
+      queueAgeMs: e.SECBOT_QUEUE_AGE_ALERT,
+      drainFailures: e.SECBOT_DRAIN_FAILURES,
+    },
   };
 }

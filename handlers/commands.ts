@@ -7,7 +7,15 @@ import type { AuditTrail } from '../audit/trail.js';
 import { formatDuration, parseDuration } from '../lib/duration.js';
 import type { SilenceSelector, SilenceSelectorKind } from '../store/types.js';
 
-export type SubcommandName = 'help' | 'status' | 'silence' | 'silences' | 'unsilence';
+export type SubcommandName =
+  | 'help'
+  | 'status'
+  | 'silence'
+  | 'silences'
+  | 'unsilence'
+  | 'rules'
+  | 'promote'
+  | 'demote';
 
 export interface SubcommandSpec {
   name: SubcommandName;
@@ -70,6 +78,30 @@ export const SUBCOMMANDS: Readonly<Record<SubcommandName, SubcommandSpec>> = {
     summary: 'end a silence now',
     examples: ['/secbot unsilence s_01JDX3M4K8ZQ7W2R9T5YB6C1DE'],
   },
+  rules: {
+    name: 'rules',
+    staff: true,
+    usage: '/secbot rules',
+    summary:
+      'the rules, staged (shadow) ones first, with their figures over 7 days: matches, the distinct engineers asked (or that a staged rule would have asked), its would-be questions and pages, and for live rules the share of questions confirmed versus escalated',
+    examples: ['/secbot rules'],
+  },
+  promote: {
+    name: 'promote',
+    staff: true,
+    usage: '/secbot promote <rule id>',
+    summary:
+      'make a staged rule live from the next drain run, without a redeploy (kept in DynamoDB over the rule file; audited)',
+    examples: ['/secbot promote iam-create-access-key'],
+  },
+  demote: {
+    name: 'demote',
+    staff: true,
+    usage: '/secbot demote <rule id>',
+    summary:
+      'stage a rule again: its matches are decided and counted, nothing is sent for them (kept in DynamoDB; audited)',
+    examples: ['/secbot demote iam-create-access-key'],
+  },
 };
 
 export type SecbotCommand =
@@ -78,6 +110,8 @@ export type SecbotCommand =
   | { kind: 'silence'; selector: SilenceSelector; durationMs: number; reason: string }
   | { kind: 'silences' }
   | { kind: 'unsilence'; id: string }
+  | { kind: 'rules' }
+  | { kind: 'promote' | 'demote'; ruleId: string }
   /** Bad input: answer with the usage of `subcommand` (or the whole help) and change nothing. */
   | { kind: 'invalid'; subcommand?: SubcommandName; problem: string };
 
@@ -132,6 +166,9 @@ export function echo(input: string, max = 60): string {
 function tokens(text: string): { value: string; start: number }[] {
   return [...text.matchAll(/(?:<[^<>]*>|[^\s<]|<)+/g)].map((m) => ({ value: m[0], start: m.index ?? 0 }));
 }
+
+/** A rule id as rule files write them. */
+const RULE_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 const SELECTOR_KINDS: readonly SilenceSelectorKind[] = ['rule', 'event', 'principal', 'user', 'account'];
 
@@ -222,6 +259,21 @@ export function parseCommand(text: string): SecbotCommand {
       return extra('status', 1) ?? { kind: 'status' };
     case 'silences':
       return extra('silences', 1) ?? { kind: 'silences' };
+    case 'rules':
+      return extra('rules', 1) ?? { kind: 'rules' };
+    case 'promote':
+    case 'demote': {
+      const raw = t[1]?.value;
+      if (!raw)
+        return { kind: 'invalid', subcommand: sub, problem: 'which rule? give its id (see `/secbot rules`)' };
+      if (!RULE_ID.test(raw))
+        return {
+          kind: 'invalid',
+          subcommand: sub,
+          problem: `${echo(raw)} is not a rule id (letters, digits, \`.\`, \`_\` and \`-\`; see \`/secbot rules\`)`,
+        };
+      return extra(sub, 2) ?? { kind: sub, ruleId: raw };
+    }
     case 'unsilence': {
       const raw = t[1]?.value;
       if (!raw) return { kind: 'invalid', subcommand: 'unsilence', problem: 'which silence? give its id' };

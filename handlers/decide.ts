@@ -7,7 +7,7 @@ import { principalOf } from '../cloudtrail/principal.js';
 import type { Principal } from '../cloudtrail/principal-types.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
 import { renderReason } from '../rules/reason.js';
-import type { Action, Rule, RuleSet, SigmaLevel } from '../rules/types.js';
+import type { Action, Rule, RuleSet, RuleStage, SigmaLevel } from '../rules/types.js';
 
 /** The policy knobs; every one configurable from the environment (see config/). */
 export interface PolicyConfig {
@@ -41,6 +41,11 @@ export interface DecideContext {
   now: Date;
   policy: PolicyConfig;
   silences?: SilenceLookup;
+  /**
+   * A rule's effective stage (the drain applies staff overrides kept in DynamoDB); default its file's
+   * `stage`. A `shadow` (staged) rule is judged for what it would have done, and does not act.
+   */
+  stageOf?: (rule: Rule) => RuleStage;
 }
 
 export function defaultDecideContext(
@@ -52,6 +57,7 @@ export function defaultDecideContext(
     now: overrides.now ?? new Date(),
     policy: { ...DEFAULT_POLICY, ...overrides.policy },
     silences: overrides.silences,
+    stageOf: overrides.stageOf,
   };
 }
 
@@ -99,6 +105,24 @@ export interface Decision {
   severity: Severity;
   silence?: SilenceRef;
   record: CloudTrailRecord;
+  /**
+   * Staged rules that matched (README "Staged rules"): nothing is sent for them; each says what the
+   * call would have become had that rule been live. Absent when none matched.
+   */
+  staged?: StagedMatch[];
+}
+
+/** A staged (shadow) rule's match and what it would have done live. */
+export interface StagedMatch {
+  ruleId: string;
+  title: string;
+  /** The rule's own action, after its failure handling. */
+  action: Action;
+  /** The call's action with this rule live (live matches plus this one, same policy). */
+  wouldBe: Action;
+  /** With this rule live, the alert would page. */
+  wouldPage: boolean;
+  reason: string;
 }
 
 const LEVEL_SEVERITY: Record<SigmaLevel, Severity> = {
@@ -155,13 +179,73 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
   const failed = typeof record.errorCode === 'string' && record.errorCode !== '';
   const matches: RuleMatch[] = [];
   let unadjusted: Action = 'log';
+  let stagedRules: Rule[] | undefined;
+  const stageOf = ctx.stageOf;
   const candidates = ruleSet.candidates(record);
   for (let i = 0; i < candidates.length; i++) {
     const rule = candidates[i] as Rule;
     if (!rule.matches(record)) continue;
+    if ((stageOf ? stageOf(rule) : rule.stage) === 'shadow') {
+      // Staged: judged below for what it would have done; it does not act.
+      if (stagedRules) stagedRules.push(rule);
+      else stagedRules = [rule];
+      continue;
+    }
     matches.push(matchOf(rule, record, failed, policy));
     if (ACTION_RANK[rule.action] > ACTION_RANK[unadjusted]) unadjusted = rule.action;
   }
+  const j = judge(record, principal, matches, unadjusted, ctx);
+  const reasons: string[] = [];
+  for (let i = 0; i < matches.length; i++) reasons.push((matches[i] as RuleMatch).reason);
+  for (let i = 0; i < j.adjustments.length; i++) reasons.push((j.adjustments[i] as PolicyAdjustment).reason);
+  const decision: Decision = {
+    action: j.action,
+    ruleAction: j.ruleAction,
+    matches,
+    reasons,
+    adjustments: j.adjustments,
+    principal,
+    summary: summarize(record, principal, matches),
+    page: j.action === 'alert' && j.page,
+    severity: j.severity,
+    silence: j.silence,
+    record,
+  };
+  if (stagedRules) {
+    // What each staged rule would have done live: the same policy over the live matches plus it.
+    decision.staged = stagedRules.map((rule) => {
+      const m = matchOf(rule, record, failed, policy);
+      const un = ACTION_RANK[rule.action] > ACTION_RANK[unadjusted] ? rule.action : unadjusted;
+      const w = judge(record, principal, [...matches, m], un, ctx);
+      return {
+        ruleId: rule.id,
+        title: rule.title,
+        action: m.action,
+        wouldBe: w.action,
+        wouldPage: w.action === 'alert' && w.page,
+        reason: m.reason,
+      };
+    });
+  }
+  return decision;
+}
+
+/** The policy over a set of matches (sorted in place, most serious first): the action and why. */
+function judge(
+  record: CloudTrailRecord,
+  principal: Principal,
+  matches: RuleMatch[],
+  unadjusted: Action,
+  ctx: DecideContext,
+): {
+  action: Action;
+  ruleAction: Action;
+  adjustments: PolicyAdjustment[];
+  severity: Severity;
+  page: boolean;
+  silence?: SilenceRef;
+} {
+  const policy = ctx.policy;
   // Most serious first, so the summary and the DM lead with what matters (a stable sort).
   if (matches.length > 1) matches.sort((a, b) => ACTION_RANK[b.action] - ACTION_RANK[a.action]);
 
@@ -189,7 +273,9 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
 
   if (principal.isAwsService) {
     if (action !== 'log') {
-      adjustments.push(adjustment('aws_service', action, 'log', `${principal.name} is an AWS service acting on its own`));
+      adjustments.push(
+        adjustment('aws_service', action, 'log', `${principal.name} is an AWS service acting on its own`),
+      );
       action = 'log';
     }
   } else if (principal.type === 'Root' && record.eventType !== 'AwsServiceEvent') {
@@ -247,23 +333,7 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
     }
   }
   if (action === 'alert' && severity === 'info') severity = 'warning';
-
-  const reasons: string[] = [];
-  for (let i = 0; i < matches.length; i++) reasons.push((matches[i] as RuleMatch).reason);
-  for (let i = 0; i < adjustments.length; i++) reasons.push((adjustments[i] as PolicyAdjustment).reason);
-  return {
-    action,
-    ruleAction,
-    matches,
-    reasons,
-    adjustments,
-    principal,
-    summary: summarize(record, principal, matches),
-    page: action === 'alert' && page,
-    severity,
-    silence,
-    record,
-  };
+  return { action, ruleAction, adjustments, severity, page, silence };
 }
 
 /** `iam.amazonaws.com` → `iam`, remembered per event source. */

@@ -20,6 +20,7 @@ import type { Store } from '../store/store.js';
 import type { Counters, VerificationCall } from '../store/types.js';
 import { type Decision, decide, type PolicyConfig } from './decide.js';
 import type { EngineerDirectory } from './ports.js';
+import { createRunActivity, stageResolver } from './run-activity.js';
 import { silenceLookup, userSilence } from './silences.js';
 
 export interface DrainDeps {
@@ -71,6 +72,10 @@ export interface DrainReport {
   verificationsOpened: number;
   alertsCreated: number;
   stoppedBy: 'empty' | 'budget' | 'signal' | 'error';
+  /** Collectors' heartbeats received (README "Watching the watcher"). */
+  heartbeats: number;
+  /** How long the oldest message received this run had waited in the queue (SentTimestamp). */
+  oldestMessageAgeMs?: number;
 }
 
 /** What became of one record. */
@@ -126,6 +131,7 @@ export async function drainQueue(
     verificationsOpened: 0,
     alertsCreated: 0,
     stoppedBy: 'empty',
+    heartbeats: 0,
   };
   const counters: Counters = {};
   const count = (name: string, n = 1) => {
@@ -133,6 +139,14 @@ export async function drainQueue(
   };
   const silences = await deps.store.listActiveSilences(startedAt);
   const lookup = silenceLookup(silences);
+  // Staged rules: staff overrides (promote / demote) over each file's stage, read once per run.
+  const stageOf = stageResolver(
+    await deps.store.listRuleStages().catch((err) => {
+      deps.logger.warn({ err }, 'drain: could not read rule stage overrides; using the rule files');
+      return [];
+    }),
+  );
+  const activity = createRunActivity();
   const deadline = startedAt.getTime() + opts.budgetMs;
 
   const receiver = async () => {
@@ -204,6 +218,9 @@ export async function drainQueue(
           );
         }
         recordsByMessage.set(m.id, result.records);
+        // Wall clock against SQS's SentTimestamp (both real clocks; the injected clock is the app's).
+        if (m.sentAt) activity.messageAge(Date.now() - m.sentAt.getTime());
+        for (const hb of result.heartbeats ?? []) activity.heartbeat(hb);
       }
 
       const unique = new Map<string, CloudTrailRecord>();
@@ -269,7 +286,7 @@ export async function drainQueue(
   async function decideAndStore(record: CloudTrailRecord, owner: string): Promise<Outcome> {
     const now = clock();
     try {
-      const decision = decide(record, deps.ruleSet, { now, policy: deps.policy, silences: lookup });
+      const decision = decide(record, deps.ruleSet, { now, policy: deps.policy, silences: lookup, stageOf });
       let verificationId: string | undefined;
       let alertId: string | undefined;
       if (decision.action === 'notify') {
@@ -296,6 +313,11 @@ export async function drainQueue(
             },
           );
           verificationId = added.verificationId;
+          activity.asked(
+            decision.matches.map((m) => m.ruleId),
+            resolution.engineer.key,
+            now,
+          );
           if (added.created) {
             report.verificationsOpened++;
             count('verification.opened');
@@ -359,6 +381,8 @@ export async function drainQueue(
       report.byAction[decision.action]++;
       count(`decided.${decision.action}`);
       for (const m of decision.matches) count(`rule.${m.ruleId}.${decision.action}`);
+      activity.decided(record, now);
+      if (decision.staged) await activity.staged(decision, deps.directory, count, now);
       return 'decided';
     } catch (err) {
       report.errors++;
@@ -373,6 +397,10 @@ export async function drainQueue(
 
   await Promise.all(Array.from({ length: Math.max(1, opts.receivers) }, receiver));
   report.durationMs = clock().getTime() - startedAt.getTime();
+  report.heartbeats = activity.heartbeats;
+  report.oldestMessageAgeMs = activity.oldestMessageAgeMs;
+  if (report.heartbeats > 0) count('drain.heartbeats', report.heartbeats);
+  await activity.flush(deps.store, deps.logger, clock());
   if (Object.keys(counters).length > 0) {
     await deps.store
       .incrementCounters(dayOf(startedAt), counters)

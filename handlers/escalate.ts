@@ -89,6 +89,10 @@ export async function escalateVerification(
   );
   await recordVerificationOutcome(deps, closed, { kind: 'escalated', why: input.kind }, input.at);
   const alert = await createEscalationAlert(deps, closed, input.kind, input.at);
+  deps.logger.warn(
+    { verificationId: closed.id, escalation: input.kind, alertId: alert.id },
+    `escalate: verification ${closed.id} for ${closed.engineerKey} escalated (${input.kind}: ${reason}); alert ${alert.id} pages the security team`,
+  );
   // The escalation and its page outbox entry are durable; the sweep pages it (even after a crash here).
   crashPoint('before_page');
   if (deps.messenger && closed.dm) {

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { AlertItem, AlertSeverity, Silence, Verification } from '../store/types.js';
+import { type AccountRow, gatherAccounts } from './accounts.js';
 import { type Figures, figuresFrom, lastDays, noisiestRules, type RuleNoise } from './metrics.js';
 import type { StaffGuard } from './staff.js';
 
@@ -27,6 +28,8 @@ export interface StaffHome {
   alerts: AlertItem[];
   /** Soonest expiry first. */
   silences: Silence[];
+  /** Each account's last heartbeat and last call (late heartbeats first), when secbot watches them. */
+  accounts?: AccountRow[];
 }
 
 export interface EngineerHome {
@@ -54,9 +57,15 @@ export function byUrgency(a: AlertItem, b: AlertItem): number {
   return a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : 0;
 }
 
-export async function gatherStaffHome(store: Store, now: Date): Promise<StaffHome> {
+/** What the staff Home needs to show accounts (README "Watching the watcher"). */
+export interface HomeWatch {
+  heartbeatLateMs: number;
+  accountAliases?: Readonly<Record<string, string>>;
+}
+
+export async function gatherStaffHome(store: Store, now: Date, watch?: HomeWatch): Promise<StaffHome> {
   const days = lastDays(now, 7);
-  const [today, week, open, pending, openAlerts, ackedAlerts, silences] = await Promise.all([
+  const [today, week, open, pending, openAlerts, ackedAlerts, silences, accounts] = await Promise.all([
     store.readCounters(days.slice(0, 1)),
     store.readCounters(days),
     store.listVerifications('OPEN', { limit: HOME_READ_LIMIT }),
@@ -64,6 +73,7 @@ export async function gatherStaffHome(store: Store, now: Date): Promise<StaffHom
     store.listAlerts('OPEN', { limit: HOME_READ_LIMIT }),
     store.listAlerts('ACKNOWLEDGED', { limit: HOME_READ_LIMIT }),
     store.listActiveSilences(now),
+    watch ? gatherAccounts(store, now, watch) : undefined,
   ]);
   return {
     kind: 'staff',
@@ -76,6 +86,7 @@ export async function gatherStaffHome(store: Store, now: Date): Promise<StaffHom
     ),
     alerts: [...openAlerts, ...ackedAlerts].sort(byUrgency),
     silences: silences.sort((a, b) => (a.expiresAt < b.expiresAt ? -1 : a.expiresAt > b.expiresAt ? 1 : 0)),
+    ...(accounts ? { accounts } : {}),
   };
 }
 
@@ -98,6 +109,8 @@ export interface HomeServiceDeps {
   debounceMs?: number;
   /** A viewer who opened the Home this recently is refreshed on changes (default 30 min). */
   viewerTtlMs?: number;
+  /** Show each account's heartbeat and last call to staff. */
+  watch?: HomeWatch;
 }
 
 export interface HomeService {
@@ -124,7 +137,7 @@ export function createHomeService(deps: HomeServiceDeps): HomeService {
   async function publishFor(userId: string, staffHome?: () => Promise<StaffHome>): Promise<void> {
     const now = clock();
     const content = (await deps.staff.isStaff(userId))
-      ? await (staffHome?.() ?? gatherStaffHome(deps.store, now))
+      ? await (staffHome?.() ?? gatherStaffHome(deps.store, now, deps.watch))
       : await gatherEngineerHome(deps.store, userId, now);
     await deps.publisher.publish(userId, content);
   }
@@ -136,7 +149,7 @@ export function createHomeService(deps: HomeServiceDeps): HomeService {
     // Staff all see the same Home: gather it once per refresh.
     let staffHome: Promise<StaffHome> | undefined;
     const shared = () => {
-      staffHome ??= gatherStaffHome(deps.store, clock());
+      staffHome ??= gatherStaffHome(deps.store, clock(), deps.watch);
       return staffHome;
     };
     for (const user of [...viewers.keys()]) {

@@ -43,4 +43,10 @@ export interface Messenger {
   updateQuestion(question: Question): Promise<void>;
   /** Post (or, with `channelMessage` set, update) the alert in the security channel. */
   postAlert(alert: AlertItem): Promise<MessageRef | undefined>;
+  /**
+   * A follow-up about an alert in the security channel (the watchdog's "recovered"): a reply in the
+   * alert's thread, also shown in the channel, or a new message when the alert was never posted.
+   * Throws when it cannot be delivered. Optional: without it the follow-up is only logged.
+   */
+  postFollowUp?(alert: AlertItem, text: string): Promise<MessageRef | undefined>;
 }

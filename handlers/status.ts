@@ -9,7 +9,8 @@ import type { AuditTrail } from '../audit/trail.js';
 import type { QueueStats } from '../integrations/queue.js';
 import type { RuleIssue } from '../rules/types.js';
 import type { Store } from '../store/store.js';
-import type { AlertItem, DrainRun, Verification } from '../store/types.js';
+import type { AlertItem, DrainRun, Incident, Verification } from '../store/types.js';
+import { type AccountRow, gatherAccounts } from './accounts.js';
 
 /** One integration's health as status shows it. */
 export interface Health {
@@ -35,6 +36,8 @@ export interface StatusDeps {
   clock?: () => Date;
   /** Longest wait for any one part (default 4 s). */
   partTimeoutMs?: number;
+  /** Accounts and the watchdog (README "Watching the watcher"); without it status does not show them. */
+  watch?: { heartbeatLateMs: number; accountAliases?: Readonly<Record<string, string>> };
 }
 
 /** A part that could not be read comes back as its error, and the rest of the status still shows. */
@@ -64,6 +67,10 @@ export interface StatusReport {
   }>;
   silences: Part<{ active: number; absorbed: number; nextExpiry?: string }>;
   rules: { count: number; warnings: readonly RuleIssue[] };
+  /** Each account's last heartbeat and last event, and its lag p50 / p95 (late heartbeats first). */
+  accounts?: Part<AccountRow[]>;
+  /** Watchdog incidents not yet closed. */
+  watchdog?: Part<Incident[]>;
   integrations: { slack: Part<Health>; duo: Part<Health>; pagerDuty: Health };
   shadow: { on: boolean; reason?: string };
   version: string;
@@ -99,6 +106,19 @@ export async function gatherStatus(deps: StatusDeps, actor: string): Promise<Sta
   const now = deps.clock?.() ?? new Date();
   const ms = deps.partTimeoutMs ?? 4_000;
   const { store, logger } = deps;
+  // Started with the rest, awaited after: every part runs in parallel.
+  const watch = deps.watch;
+  const watchParts = watch
+    ? Promise.all([
+        part('accounts', ms, () => gatherAccounts(store, now, watch), logger),
+        part(
+          'watchdog',
+          ms,
+          async () => (await store.listIncidents()).filter((i) => i.state !== 'CLOSED'),
+          logger,
+        ),
+      ])
+    : undefined;
   const [queue, lastDrain, verifications, alerts, silences, slack, duo] = await Promise.all([
     part('queue', ms, () => deps.queue.stats(), logger),
     part('last drain', ms, () => store.lastDrainRun(), logger),
@@ -166,6 +186,7 @@ export async function gatherStatus(deps: StatusDeps, actor: string): Promise<Sta
     part('Slack', ms, () => deps.health.slack(), logger),
     part('Duo', ms, () => deps.health.duo(), logger),
   ]);
+  const [accounts, watchdog] = (await watchParts) ?? [undefined, undefined];
   deps.audit.write(
     auditEvent({
       action: 'status.viewed',
@@ -184,6 +205,8 @@ export async function gatherStatus(deps: StatusDeps, actor: string): Promise<Sta
     alerts,
     silences,
     rules: deps.rules,
+    ...(accounts ? { accounts } : {}),
+    ...(watchdog ? { watchdog } : {}),
     integrations: { slack, duo, pagerDuty: deps.health.pagerDuty() },
     shadow: deps.shadow,
     version: deps.version,

@@ -274,7 +274,8 @@ async function pageAlert(
   alert: AlertItem,
   now: Date,
 ): Promise<'sent' | 'failed' | 'skipped'> {
-  if (alert.page === false) {
+  // A watchdog condition that recovered before its page went out is not paged any more.
+  if (alert.page === false || (alert.kind === 'watchdog' && alert.state === 'RESOLVED')) {
     await deps.store.markPageSent(alert.id, now);
     return 'skipped';
   }
@@ -283,7 +284,8 @@ async function pageAlert(
     summary: alert.summary,
     severity: alert.severity,
     source: 'secbot',
-    component: alert.kind === 'escalation' ? 'verification' : 'cloudtrail',
+    component:
+      alert.kind === 'escalation' ? 'verification' : alert.kind === 'watchdog' ? 'secbot' : 'cloudtrail',
     group: alert.ruleIds[0],
     class: alert.kind,
     customDetails: {

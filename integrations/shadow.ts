@@ -45,6 +45,10 @@ export function shadowMessenger(logger: Logger, print: Print = printToStdout): M
       logger.debug({ blocks: msg.blocks }, 'shadow: alert Block Kit');
       return { channel: 'shadow:alerts', ts: fakeTs() };
     },
+    async postFollowUp(alert: AlertItem, text: string): Promise<MessageRef | undefined> {
+      print(`[shadow] would post in the alert channel, following up ${alert.id}: ${text}`);
+      return { channel: 'shadow:alerts', ts: fakeTs() };
+    },
   };
 }
 

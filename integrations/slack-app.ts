@@ -27,12 +27,31 @@ export function boltLogger(logger: Logger): BoltLogger {
   };
 }
 
+/** Longest wait for one Web API call; without it a connection that never answers stalls the sweep for ever. */
+export const SLACK_REQUEST_TIMEOUT_MS = 10_000;
+
 export function createSlackApp(opts: {
   botToken: string;
   appToken: string;
   apiUrl: string;
   logger: Logger;
+  /** Per-request timeout (default SLACK_REQUEST_TIMEOUT_MS); each attempt of a retried call gets its own. */
+  timeoutMs?: number;
 }): App {
+  const log = opts.logger.child({ integration: 'slack' });
+  // Not a literal in the call: the SDK's RetryOptions type omits p-retry's onFailedAttempt, which it honours.
+  const retryConfig = {
+    retries: 5,
+    factor: 2,
+    randomize: true,
+    // Every failed attempt is logged, so a Slack outage or rate limit shows in the log before it escalates.
+    onFailedAttempt: (err: Error & { attemptNumber?: number; retriesLeft?: number }) => {
+      log.warn(
+        { attempt: err.attemptNumber, retriesLeft: err.retriesLeft },
+        `slack: Web API call failed (${err.message}); ${err.retriesLeft ? `retrying, ${err.retriesLeft} attempt(s) left` : 'giving up'}`,
+      );
+    },
+  };
   return new App({
     token: opts.botToken,
     appToken: opts.appToken,
@@ -42,7 +61,11 @@ export function createSlackApp(opts: {
     // Without this, Bolt checks the bot token in the constructor and a refusal is an unhandled rejection.
     deferInitialization: true,
     // Explicit, or the Socket Mode client's own policy (100 retries) leaks into every listener's client.
-    clientOptions: { slackApiUrl: opts.apiUrl, retryConfig: { retries: 5, factor: 2, randomize: true } },
+    clientOptions: {
+      slackApiUrl: opts.apiUrl,
+      retryConfig,
+      timeout: opts.timeoutMs ?? SLACK_REQUEST_TIMEOUT_MS,
+    },
   });
 }
 

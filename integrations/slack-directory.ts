@@ -73,7 +73,13 @@ export function createSlackDirectory(opts: SlackDirectoryOptions): SlackDirector
       return usable(r.user, id);
     } catch (err) {
       const code = (err as { data?: { error?: string } }).data?.error;
-      if (code === 'user_not_found') return { ok: false, reason: `Slack user ${id} does not exist` };
+      if (code === 'user_not_found') {
+        // Only the identity map names users by id: an entry pointing at nobody is a configuration error.
+        opts.logger.warn(
+          `slack directory: users.info says user_not_found for ${id} (check SECBOT_IDENTITY_MAP, or the user was removed); calls for this user escalate`,
+        );
+        return { ok: false, reason: `Slack user ${id} does not exist` };
+      }
       throw err;
     }
   };
@@ -115,6 +121,10 @@ export function createSlackDirectory(opts: SlackDirectoryOptions): SlackDirector
           `slack directory: lookup for ${p.arn ?? p.name} failed; the call escalates`,
         );
         return { ok: false, reason: `Slack directory unavailable: ${(err as Error).message}` };
+      }
+      if (!value.ok) {
+        // Remembered for a tenth of the TTL, so this is logged about once a minute per principal at most.
+        opts.logger.warn(`slack directory: ${value.reason}; the call escalates as unattributed`);
       }
       cache.set(key, { value, until: now() + (value.ok ? ttl : ttl / 10) });
       if (cache.size > 10_000) cache.delete(cache.keys().next().value as string);

@@ -147,6 +147,19 @@ export function createSlackMessenger(opts: SlackMessengerOptions): Messenger & {
         throw err;
       }
     },
+    async postFollowUp(alert: AlertItem, text: string): Promise<MessageRef | undefined> {
+      const thread = alert.channelMessage;
+      const channel = thread?.channel ?? opts.alertChannel;
+      if (!channel) throw new MessengerError('no alert channel configured (SECBOT_ALERT_CHANNEL)');
+      const blocks = [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text, verbatim: true } }];
+      const common = { channel, text, blocks, unfurl_links: false, unfurl_media: false };
+      const posted = await wrap('chat.postMessage', () =>
+        thread
+          ? opts.client.chat.postMessage({ ...common, thread_ts: thread.ts, reply_broadcast: true })
+          : opts.client.chat.postMessage(common),
+      );
+      return { channel: posted.channel ?? channel, ts: posted.ts ?? '' };
+    },
     alertChannelProblem: () => channelProblem,
   };
 }

@@ -1,5 +1,5 @@
 /** The one structured logger (pino), created in app.ts or the CLI and passed down. Secrets are redacted. */
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger } from 'pino';
 
@@ -23,8 +23,11 @@ export const REDACT_PATHS = [
 
 export interface LoggerOptions {
   level?: string;
-  /** A file descriptor or path; default stderr so stdout stays free for the audit trail and CLI output. */
-  destination?: number | string;
+  /**
+   * A file descriptor, a path, or a stream (tests capture lines); default stderr so stdout stays free for
+   * the audit trail and CLI output.
+   */
+  destination?: number | string | DestinationStream;
   name?: string;
 }
 
@@ -35,7 +38,9 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       level: opts.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     },
-    pino.destination({ dest: opts.destination ?? 2, sync: true }),
+    typeof opts.destination === 'object'
+      ? opts.destination
+      : pino.destination({ dest: opts.destination ?? 2, sync: true }),
   );
 }
 

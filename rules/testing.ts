@@ -84,7 +84,8 @@ export function runRuleTests(ruleSet: RuleSet, opts: { requireBoth?: boolean } =
     untested: [],
   };
   const now = new Date();
-  const ctx = defaultDecideContext({ now });
+  // A rule's own tests judge it as if live, staged or not: the stage decides what is sent, not what matches.
+  const ctx = defaultDecideContext({ now, stageOf: () => 'live' });
   for (const rule of ruleSet.rules) {
     if (opts.requireBoth !== false) {
       const pos = rule.tests.some((t) => t.fires);

@@ -10,6 +10,13 @@ export const maxAction = (a: Action, b: Action): Action => (actionRank(a) >= act
 export type SigmaLevel = 'informational' | 'low' | 'medium' | 'high' | 'critical';
 export type SigmaStatus = 'stable' | 'test' | 'experimental' | 'deprecated' | 'unsupported';
 
+/**
+ * `live`: a match acts (DM, page). `shadow` (staged): a match is decided and recorded, its would-be DMs
+ * and pages counted, and nothing is sent for it — see README "Staged rules".
+ */
+export type RuleStage = 'live' | 'shadow';
+export const RULE_STAGES: readonly RuleStage[] = ['live', 'shadow'];
+
 /** What to do when the call failed (`errorCode` present). Default policy drops failed calls to log. */
 export type OnFailure = 'log' | 'keep';
 
@@ -56,6 +63,11 @@ export interface Rule {
    * rule can match, for rules that pin no event source or name (e.g. root use, a user agent).
    */
   eventbridge?: Record<string, unknown>;
+  /**
+   * The file's stage: `secbot.stage`, else `shadow` for Sigma `status: test | experimental`, else `live`.
+   * Staff can override it at run time (`/secbot promote|demote`, kept in DynamoDB). Absent: live.
+   */
+  stage?: RuleStage;
   /** `secbot.remediation`: the one-click inverses offered on this rule's alerts (remediation/). */
   remediations?: readonly RuleRemediationKind[];
   tests: RuleTestCase[];

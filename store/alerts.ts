@@ -78,7 +78,9 @@ export async function createAlert(
   const id =
     input.kind === 'call'
       ? alertIdFor({ eventId: input.eventId })
-      : alertIdFor({ verificationId: input.verificationId });
+      : input.kind === 'watchdog'
+        ? input.alertId
+        : alertIdFor({ verificationId: input.verificationId });
   const at = input.at.toISOString();
   const eventIds = input.eventIds ?? (input.kind === 'call' ? [input.eventId] : []);
   const item = {

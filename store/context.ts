@@ -1,11 +1,13 @@
 /** What every part of the DynamoDB store shares: the client, the table, error mapping, paging. */
 import {
   BatchGetItemCommand,
+  BatchWriteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   type KeysAndAttributes,
   QueryCommand,
   type QueryCommandInput,
+  type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { Logger } from 'pino';
 import { StoreError } from './errors.js';
@@ -159,6 +161,39 @@ export async function batchGetRaw(
     }
   }
   return out;
+}
+
+/** Most items one BatchWriteItem takes. */
+export const BATCH_WRITE_ITEMS = 25;
+
+/**
+ * Unconditional puts in BatchWriteItem requests of 25, a few in flight, retrying unprocessed items with
+ * back-off (what DynamoDB hands back when throttled). For items nobody else writes concurrently, or
+ * whose every writer writes the same thing: BatchWriteItem takes no conditions.
+ */
+export async function batchWriteRaw(
+  ctx: StoreContext,
+  operation: string,
+  items: readonly Record<string, unknown>[],
+  concurrency = 4,
+): Promise<void> {
+  const chunks: WriteRequest[][] = [];
+  for (let i = 0; i < items.length; i += BATCH_WRITE_ITEMS) {
+    chunks.push(
+      items.slice(i, i + BATCH_WRITE_ITEMS).map((item) => ({ PutRequest: { Item: toItem(item) } })),
+    );
+  }
+  await mapLimit(chunks, concurrency, async (chunk) => {
+    let request: WriteRequest[] = chunk;
+    for (let round = 0; request.length > 0; round++) {
+      if (round > 0) await sleep(Math.min(1000, 20 * 2 ** round));
+      if (round > 10) throw new StoreError(operation, new Error('unprocessed items after 10 retries'));
+      const page = await call(operation, () =>
+        ctx.client.send(new BatchWriteItemCommand({ RequestItems: { [ctx.table]: request } })),
+      );
+      request = page.UnprocessedItems?.[ctx.table] ?? [];
+    }
+  });
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -6,9 +6,11 @@ import { DEFAULT_RETENTION, type Retention, type StoreContext } from './context.
 import * as events from './events.js';
 import * as metrics from './metrics.js';
 import * as remediations from './remediations.js';
+import * as ruleStages from './rule-stages.js';
 import * as silences from './silences.js';
 import type { Store } from './store.js';
 import * as verifications from './verifications.js';
+import * as watch from './watch.js';
 
 export interface DynamoStoreOptions {
   tableName: string;
@@ -91,5 +93,20 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     lastDrainRun: () => metrics.lastDrainRun(ctx),
     acquireLease: (name, owner, leaseMs, now) => metrics.acquireLease(ctx, name, owner, leaseMs, now),
     releaseLease: (name, owner) => metrics.releaseLease(ctx, name, owner),
+
+    recordAccountActivity: (account, activity, now) =>
+      watch.recordAccountActivity(ctx, account, activity, now),
+    listAccounts: () => watch.listAccounts(ctx),
+    addAccountLag: (account, day, counts) => watch.addAccountLag(ctx, account, day, counts),
+    readAccountLag: (days) => watch.readAccountLag(ctx, days),
+    openIncident: (input) => watch.openIncident(ctx, input),
+    getIncident: (key) => watch.getIncident(ctx, key),
+    listIncidents: () => watch.listIncidents(ctx),
+    updateIncident: (key, input) => watch.updateIncident(ctx, key, input),
+
+    setRuleStage: (ruleId, input) => ruleStages.setRuleStage(ctx, ruleId, input),
+    listRuleStages: () => ruleStages.listRuleStages(ctx),
+    addRuleEngineers: (day, ruleId, engineers) => ruleStages.addRuleEngineers(ctx, day, ruleId, engineers),
+    readRuleEngineers: (days) => ruleStages.readRuleEngineers(ctx, days),
   };
 }

@@ -3,6 +3,7 @@ import { DeleteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   attempt,
   batchGetRaw,
+  batchWriteRaw,
   CONDITION_FAILED,
   getRaw,
   mapLimit,
@@ -117,6 +118,65 @@ export async function claimEvents(
     result.set(id, claimed[i] as ClaimResult);
   });
   return result;
+}
+
+/**
+ * What is already known of these eventIDs, in one BatchGetItem per 100: `duplicate` when decided,
+ * `busy` when another drainer holds a live claim on it; unknown ids are left out (free to decide).
+ */
+export async function checkEvents(
+  ctx: StoreContext,
+  eventIds: readonly string[],
+  owner: string,
+  now: Date = new Date(),
+): Promise<Map<string, ClaimResult>> {
+  const unique = [...new Set(eventIds)];
+  const result = new Map<string, ClaimResult>();
+  if (unique.length === 0) return result;
+  const known = await batchGetRaw(
+    ctx,
+    'checkEvents',
+    unique.map((id) => keys.event(id)),
+    now,
+  );
+  const nowIso = now.toISOString();
+  for (const raw of known) {
+    const c = toEventClaim(raw);
+    if (c.status === 'decided') result.set(c.eventId, 'duplicate');
+    else if (c.claimedBy !== owner && c.leaseUntil && c.leaseUntil >= nowIso) result.set(c.eventId, 'busy');
+  }
+  return result;
+}
+
+/**
+ * Mark events decided, 25 to a BatchWriteItem: the record a redelivery is recognised by. Unconditional
+ * (BatchWriteItem takes no conditions): the effects that must happen once — a call joining a
+ * verification, an alert — are conditional writes of their own, so two drainers racing on one record
+ * write the same decision here.
+ */
+export async function recordDecisions(
+  ctx: StoreContext,
+  entries: readonly { eventId: string; owner: string; decision: DecisionSummary }[],
+  now: Date = new Date(),
+): Promise<void> {
+  const nowIso = now.toISOString();
+  const ttl = ttlAfter(now, ctx.retention.eventDays);
+  await batchWriteRaw(
+    ctx,
+    'recordDecisions',
+    entries.map((e) => ({
+      ...keys.event(e.eventId),
+      entity: 'event',
+      eventId: e.eventId,
+      status: 'decided',
+      claimedBy: e.owner,
+      claimedAt: nowIso,
+      attempts: 1,
+      decidedAt: nowIso,
+      decision: e.decision,
+      ttl,
+    })),
+  );
 }
 
 export async function completeEvent(

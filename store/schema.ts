@@ -17,6 +17,11 @@
  * | day counters          | `COUNTERS#<YYYY-MM-DD>`| `COUNTERS`                   | —                                            | day + 400 d          |
  * | last drain run        | `RUN#drain`            | `LAST`                       | —                                            | —                    |
  * | run lease             | `LEASE#<name>`         | `LEASE`                      | —                                            | —                    |
+ * | account activity      | `ACCOUNTS`             | `ACCOUNT#<id>`               | —                                            | —                    |
+ * | account's day (lag)   | `ACCOUNTDAY#<YYYY-MM-DD>` | `ACCOUNT#<id>`            | —                                            | day + 400 d          |
+ * | watchdog incident     | `INCIDENTS`            | `INCIDENT#<key>`             | —                                            | —                    |
+ * | rule stage override   | `RULESTAGES`           | `RULE#<ruleId>`              | —                                            | —                    |
+ * | rule's day (engineers)| `RULEDAY#<YYYY-MM-DD>` | `RULE#<ruleId>`              | —                                            | day + 400 d          |
  *
  * - **Event claim** — two-phase dedupe of CloudTrail `eventID`s: `status: claimed` with `claimedBy`
  *   and `leaseUntil` (conditional put: absent, expired, or lease run out), then `status: decided` with
@@ -36,6 +41,14 @@
  *   Its one-click remediations sit on it too, as a map `remediations.<r1…>` (plan, status, who, when) so
  *   each is claimed by a conditional write on its own path (store/remediations.ts).
  * - **Counters** — one item per day, one top-level number attribute `c:<name>` per counter (atomic ADD).
+ * - **Account activity** — the latest heartbeat and the latest decided call of one monitored account,
+ *   each moved forward only (a conditional SET: never back in time); one partition lists them all.
+ *   **Account's day** — the histogram of the lag from `eventTime` to decision (`c:<bucket>`, ADD).
+ * - **Incident** — a watchdog condition (store/watch.ts): created conditionally (absent or CLOSED), so
+ *   it alerts once; `OPEN → RECOVERING → CLOSED` by conditional updates.
+ * - **Rule stage override** — `/secbot promote | demote`: the stage, who, when; read once per drain.
+ *   **Rule's day** — string sets `asked` / `wouldAsk` of the engineers a rule asked (live) or would
+ *   have asked (staged) that day (ADD, each bounded in size).
  *
  * DynamoDB deletes expired items lazily (within days) and dynalite never does, so every read treats
  * an item whose `ttl` has passed as absent, and conditional creates may overwrite such an item.
@@ -112,6 +125,16 @@ export const keys = {
   counters: (day: string) => ({ pk: `COUNTERS#${day}`, sk: 'COUNTERS' }),
   drainRun: () => ({ pk: 'RUN#drain', sk: 'LAST' }),
   lease: (name: string) => ({ pk: `LEASE#${name}`, sk: 'LEASE' }),
+  accounts: 'ACCOUNTS',
+  account: (id: string) => ({ pk: 'ACCOUNTS', sk: `ACCOUNT#${id}` }),
+  accountDayPk: (day: string) => `ACCOUNTDAY#${day}`,
+  accountDay: (day: string, id: string) => ({ pk: `ACCOUNTDAY#${day}`, sk: `ACCOUNT#${id}` }),
+  incidents: 'INCIDENTS',
+  incident: (key: string) => ({ pk: 'INCIDENTS', sk: `INCIDENT#${key}` }),
+  ruleStages: 'RULESTAGES',
+  ruleStage: (ruleId: string) => ({ pk: 'RULESTAGES', sk: `RULE#${ruleId}` }),
+  ruleDayPk: (day: string) => `RULEDAY#${day}`,
+  ruleDay: (day: string, ruleId: string) => ({ pk: `RULEDAY#${day}`, sk: `RULE#${ruleId}` }),
 } as const;
 
 /** gsi1 partition values. */
@@ -133,7 +156,12 @@ export type Entity =
   | 'silence'
   | 'counters'
   | 'run'
-  | 'lease';
+  | 'lease'
+  | 'account'
+  | 'account_day'
+  | 'incident'
+  | 'rule_stage'
+  | 'rule_day';
 
 /** Counter attributes are `c:<name>` so free-form names never clash with the item's own attributes. */
 export const COUNTER_PREFIX = 'c:';

@@ -1,5 +1,7 @@
 /** The `Store` interface: everything secbot keeps durably. `createDynamoStore` implements it. */
+import type { RuleStage } from '../rules/types.js';
 import type {
+  AccountActivity,
   AddNotifyCallResult,
   AlertItem,
   AlertPatch,
@@ -11,9 +13,14 @@ import type {
   DmStatus,
   DrainRun,
   EventClaim,
+  Incident,
+  IncidentState,
   NewAlert,
+  NewIncident,
   NewSilence,
   RemediationChange,
+  RuleEngineers,
+  RuleStageOverride,
   Silence,
   Verification,
   VerificationCall,
@@ -182,4 +189,53 @@ export interface Store {
   /** Take or renew a named lease (e.g. one drain at a time across replicas). */
   acquireLease(name: string, owner: string, leaseMs: number, now?: Date): Promise<boolean>;
   releaseLease(name: string, owner: string): Promise<boolean>;
+
+  // --- watching the watcher (store/watch.ts) --------------------------------------------------------
+  /** Move an account's last heartbeat / last decided call forward (never back). */
+  recordAccountActivity(
+    account: string,
+    activity: { heartbeatAt?: Date; heartbeatRegion?: string; eventAt?: Date },
+    now: Date,
+  ): Promise<void>;
+  /** Every account secbot has heard from. */
+  listAccounts(): Promise<AccountActivity[]>;
+  /** Add to an account's lag histogram (eventTime → decision) for a day (`YYYY-MM-DD`). */
+  addAccountLag(account: string, day: string, counts: Counters): Promise<void>;
+  /** Every account's lag histogram over the days, summed. */
+  readAccountLag(days: readonly string[]): Promise<Map<string, Counters>>;
+  /** Open an incident unless one stands under its key; `opened` says whether this call opened it. */
+  openIncident(input: NewIncident): Promise<{ incident: Incident; opened: boolean }>;
+  getIncident(key: string): Promise<Incident | undefined>;
+  /** Every incident's latest state (one per key). */
+  listIncidents(): Promise<Incident[]>;
+  /** A conditional update of an incident; undefined when the condition failed (someone else moved it). */
+  updateIncident(
+    key: string,
+    input: {
+      seq: number;
+      from: readonly IncidentState[];
+      followUpFrom?: readonly (Incident['followUp'] | 'none')[];
+      followUpUpdatedAt?: string;
+      set: Partial<
+        Pick<
+          Incident,
+          'state' | 'alerted' | 'recoveredAt' | 'recoveryDetail' | 'followUp' | 'pagerResolved' | 'closedAt'
+        >
+      >;
+      at: Date;
+    },
+  ): Promise<Incident | undefined>;
+
+  // --- staged rules (store/rule-stages.ts) --------------------------------------------------------
+  /** Staff override of a rule file's stage. */
+  setRuleStage(ruleId: string, input: { stage: RuleStage; by: string; at: Date }): Promise<RuleStageOverride>;
+  listRuleStages(): Promise<RuleStageOverride[]>;
+  /** Engineers a rule asked (live) or would have asked (staged) on a day; sets, bounded. */
+  addRuleEngineers(
+    day: string,
+    ruleId: string,
+    engineers: { asked?: readonly string[]; wouldAsk?: readonly string[] },
+  ): Promise<void>;
+  /** Distinct engineers per rule over the days. */
+  readRuleEngineers(days: readonly string[]): Promise<Map<string, RuleEngineers>>;
 }

@@ -1,6 +1,6 @@
 /** The store's domain vocabulary: what secbot keeps in its table, as the rest of the app sees it. */
 import type { RemediationGap, RemediationPlan } from '../remediation/types.js';
-import type { Action } from '../rules/types.js';
+import type { Action, RuleStage } from '../rules/types.js';
 
 /** Timestamps in domain objects are ISO-8601 strings (UTC, `Date#toISOString`), so they sort as text. */
 export type IsoTime = string;
@@ -152,7 +152,8 @@ export interface AddNotifyCallResult {
 // ---------------------------------------------------------------------------------------------------
 // Alerts
 
-export type AlertKind = 'call' | 'escalation';
+/** `watchdog`: secbot's own health (README "Watching the watcher"), id `a_wd_<incident>_<seq>`. */
+export type AlertKind = 'call' | 'escalation' | 'watchdog';
 export type AlertState = 'OPEN' | 'ACKNOWLEDGED' | 'RESOLVED';
 /** PagerDuty Events v2 severities. */
 export type AlertSeverity = 'critical' | 'error' | 'warning' | 'info';
@@ -254,6 +255,7 @@ export interface RemediationChange {
 export type NewAlert = (
   | { kind: 'call'; eventId: string; verificationId?: undefined }
   | { kind: 'escalation'; verificationId: string; eventId?: undefined }
+  | { kind: 'watchdog'; alertId: string; eventId?: undefined; verificationId?: undefined }
 ) & {
   severity: AlertSeverity;
   summary: string;
@@ -329,4 +331,92 @@ export interface DrainRun {
   decided: number;
   errors: number;
   durationMs: number;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Watching the watcher: accounts' heartbeats and events, and watchdog incidents
+
+/** What secbot last heard from one monitored account. */
+export interface AccountActivity {
+  account: string;
+  /** The latest heartbeat's schedule time (its `time`), and the region it came from. */
+  lastHeartbeatAt?: IsoTime;
+  lastHeartbeatRegion?: string;
+  /** The latest `eventTime` of a CloudTrail call from the account that secbot decided. */
+  lastEventAt?: IsoTime;
+  /** When the item was last written (a drain run that heard from the account). */
+  updatedAt?: IsoTime;
+}
+
+/** What the watchdog watches (README "Watching the watcher"). */
+export type IncidentKind = 'heartbeat' | 'queue_age' | 'dead_letter' | 'drain_failing';
+export const INCIDENT_KINDS: readonly IncidentKind[] = [
+  'heartbeat',
+  'queue_age',
+  'dead_letter',
+  'drain_failing',
+];
+
+/**
+ * `OPEN` (alerted once) → `RECOVERING` (the condition cleared; the follow-up message and, for a page,
+ * the PagerDuty resolve are being sent) → `CLOSED`. A closed incident's key may open again: a new
+ * incident (`seq` + 1) with a new alert.
+ */
+export type IncidentState = 'OPEN' | 'RECOVERING' | 'CLOSED';
+
+/** One watchdog condition, from when it was seen until it recovered. Its alert id is the dedup_key. */
+export interface Incident {
+  /** `heartbeat:<account>`, `queue_age`, `dead_letter`, `drain_failing`. */
+  key: string;
+  kind: IncidentKind;
+  /** The account, for a heartbeat. */
+  subject?: string;
+  state: IncidentState;
+  /** 1 for the key's first incident, then one more each time it opens again. */
+  seq: number;
+  alertId: string;
+  /** The alert was created (false only between the incident's write and the alert's). */
+  alerted: boolean;
+  /** Pages PagerDuty (a missing heartbeat); otherwise the channel only. */
+  page: boolean;
+  openedAt: IsoTime;
+  /** What was seen, in words. */
+  detail: string;
+  recoveredAt?: IsoTime;
+  recoveryDetail?: string;
+  /** The recovery message in the channel: intent (`sending`) is written before the Slack call. */
+  followUp?: 'pending' | 'sending' | 'sent';
+  followUpUpdatedAt?: IsoTime;
+  /** PagerDuty was told to resolve the page (only when a page was sent). */
+  pagerResolved?: boolean;
+  closedAt?: IsoTime;
+  updatedAt: IsoTime;
+}
+
+export interface NewIncident {
+  key: string;
+  kind: IncidentKind;
+  subject?: string;
+  detail: string;
+  page: boolean;
+  at: Date;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Staged rules
+
+/** A staff decision (`/secbot promote | demote`) that overrides a rule file's stage. */
+export interface RuleStageOverride {
+  ruleId: string;
+  stage: RuleStage;
+  by: string;
+  at: IsoTime;
+}
+
+/** Distinct engineers per rule over some days: asked (live) and would have been asked (staged). */
+export interface RuleEngineers {
+  asked: Set<string>;
+  wouldAsk: Set<string>;
+  /** A day's set reached its cap: the count is at least what is shown. */
+  capped: boolean;
 }

@@ -31,7 +31,9 @@ export function alertMessage({ alert: a, ruleTitles, remediation }: AlertViewInp
   const title =
     a.kind === 'escalation'
       ? 'Escalated: an engineer could not confirm AWS calls'
-      : `Security alert: ${ruleTitles?.get(a.ruleIds[0] ?? '') ?? a.ruleIds[0] ?? 'AWS call'}`;
+      : a.kind === 'watchdog'
+        ? 'secbot watchdog: calls may not be reaching secbot'
+        : `Security alert: ${ruleTitles?.get(a.ruleIds[0] ?? '') ?? a.ruleIds[0] ?? 'AWS call'}`;
   const blocks: KnownBlock[] = [
     { type: 'header', text: plain(truncateTitle(title), SLACK_LIMITS.header) },
     {
@@ -42,15 +44,17 @@ export function alertMessage({ alert: a, ruleTitles, remediation }: AlertViewInp
   const facts: string[] = [];
   if (a.engineerKey) facts.push(`*Engineer:* ${mention(a.engineerKey)}`);
   if (a.verificationId) facts.push(`*Verification:* \`${inert(a.verificationId, 60)}\``);
-  facts.push(
-    `*Calls:* ${a.eventIds.length} (${a.eventIds
-      .slice(0, 3)
-      .map((id) => cloudtrail(id, 60))
-      .join(', ')}${a.eventIds.length > 3 ? ', …' : ''})`,
-  );
+  // A watchdog alert is about secbot's own health: it names no calls.
+  if (a.kind !== 'watchdog' || a.eventIds.length > 0)
+    facts.push(
+      `*Calls:* ${a.eventIds.length} (${a.eventIds
+        .slice(0, 3)
+        .map((id) => cloudtrail(id, 60))
+        .join(', ')}${a.eventIds.length > 3 ? ', …' : ''})`,
+    );
   if (a.ruleIds.length > 0)
     facts.push(`*Rules:* ${a.ruleIds.map((id) => inert(ruleTitles?.get(id) ?? id, 100)).join(', ')}`);
-  blocks.push({ type: 'section', text: md(facts.join('\n')) });
+  if (facts.length > 0) blocks.push({ type: 'section', text: md(facts.join('\n')) });
   if (a.reasons.length > 0) {
     blocks.push({
       type: 'section',

@@ -10,7 +10,7 @@ import type { Figures, RuleNoise } from '../handlers/metrics.js';
 import type { AlertItem, Verification } from '../store/types.js';
 import { cloudtrail, inert, md, mention, plain, SLACK_LIMITS, slackDate } from './format.js';
 import { silenceLine } from './silences.js';
-import { age, span } from './status.js';
+import { accountLine, age, span } from './status.js';
 
 export const ACTION_HOME_ACKNOWLEDGE = 'home_alert_acknowledge';
 export const ACTION_HOME_UNSILENCE = 'home_silence_end';
@@ -128,6 +128,46 @@ function ruleRow(r: RuleNoise, titles: HomeViewOptions['ruleTitles']): string {
 
 /** Count of blocks the fixed parts of the staff Home take (headers, figures, rules, dividers). */
 const STAFF_FIXED_BLOCKS = 18;
+/** Accounts listed in the Home (late heartbeats first), in sections of ACCOUNTS_PER_HOME_BLOCK. */
+export const HOME_ACCOUNTS = 24;
+const ACCOUNTS_PER_HOME_BLOCK = 12;
+
+/** The accounts part of the staff Home: title, rows, "and N more", divider (none without accounts). */
+function accountsBlocks(h: StaffHome, now: Date): KnownBlock[] {
+  if (!h.accounts) return [];
+  const all = h.accounts;
+  const late = all.filter((a) => a.heartbeatLate).length;
+  const blocks: KnownBlock[] = [
+    title(
+      `Accounts (${all.length})${late > 0 ? ` — ${late} with a late heartbeat :warning:` : ''}`,
+      'home_accounts_title',
+    ),
+  ];
+  if (all.length === 0)
+    blocks.push({
+      type: 'section',
+      block_id: 'home_accounts_none',
+      text: md('None heard from yet: no heartbeat and no call from any account.'),
+    });
+  const shown = all.slice(0, HOME_ACCOUNTS);
+  for (let i = 0; i < shown.length; i += ACCOUNTS_PER_HOME_BLOCK) {
+    blocks.push({
+      type: 'section',
+      block_id: `home_accounts_${i / ACCOUNTS_PER_HOME_BLOCK}`,
+      text: md(
+        shown
+          .slice(i, i + ACCOUNTS_PER_HOME_BLOCK)
+          .map((a) => accountLine(a, now))
+          .join('\n'),
+      ),
+    });
+  }
+  blocks.push(
+    ...more(all.length - shown.length, 'accounts (`/secbot status` lists more)', 'home_accounts_more'),
+  );
+  blocks.push({ type: 'divider', block_id: 'home_d_accounts' });
+  return blocks;
+}
 
 function staffBlocks(h: StaffHome, opts: HomeViewOptions): KnownBlock[] {
   const now = new Date(h.at);
@@ -136,9 +176,10 @@ function staffBlocks(h: StaffHome, opts: HomeViewOptions): KnownBlock[] {
     Math.ceil(h.verifications.length / VERIFICATIONS_PER_BLOCK),
     MAX_VERIFICATION_BLOCKS,
   );
+  const accounts = accountsBlocks(h, now);
   const alertCount = Math.min(
     h.alerts.length,
-    SLACK_LIMITS.blocksPerView - STAFF_FIXED_BLOCKS - silenceCount - verificationBlocks,
+    SLACK_LIMITS.blocksPerView - STAFF_FIXED_BLOCKS - silenceCount - verificationBlocks - accounts.length,
   );
   const unacked = h.alerts.filter((a) => a.state === 'OPEN').length;
   const blocks: KnownBlock[] = [
@@ -220,7 +261,10 @@ function staffBlocks(h: StaffHome, opts: HomeViewOptions): KnownBlock[] {
   );
   blocks.push({ type: 'divider', block_id: 'home_d3' });
 
-  // 4. Figures.
+  // 4. Accounts: whether every account still reaches secbot.
+  blocks.push(...accounts);
+
+  // 5. Figures.
   blocks.push(title('Figures', 'home_figures_title'));
   blocks.push({
     type: 'section',

@@ -1,7 +1,10 @@
 /** `/secbot status` as an ephemeral message: one short section per part, problems called out. */
 import type { KnownBlock } from '@slack/types';
+import type { AccountRow } from '../handlers/accounts.js';
+import type { QuantileEstimate } from '../handlers/lag.js';
 import type { Health, Part, StatusReport } from '../handlers/status.js';
 import { formatRuleIssue } from '../rules/types.js';
+import type { Incident } from '../store/types.js';
 import { cloudtrail, inert, md, mention, plain, SLACK_LIMITS, slackDate } from './format.js';
 import type { SlackMessage } from './question.js';
 import { remaining } from './silences.js';
@@ -103,6 +106,71 @@ function rulesText(r: StatusReport): string {
   return `*Rules:* ${r.rules.count} loaded, ${w.length} warning(s):\n${listed}${more}`;
 }
 
+/** Accounts listed in status before "and N more" (late heartbeats come first). */
+export const LISTED_ACCOUNTS = 40;
+const ACCOUNTS_PER_BLOCK = 12;
+
+function quantile(q: QuantileEstimate | undefined): string {
+  if (!q) return '–';
+  return q.atLeast ? `over ${span(q.ms)}` : `≈ ${span(q.ms)}`;
+}
+
+/** One account: last heartbeat, last call, lag p50 / p95. */
+export function accountLine(a: AccountRow, now: Date): string {
+  const name = `${cloudtrail(a.account, 20)}${a.alias ? ` (${inert(a.alias, 64)})` : ''}`;
+  const hb = a.lastHeartbeatAt
+    ? `heartbeat ${age(a.lastHeartbeatAt, now)} ago${a.lastHeartbeatRegion ? ` (${inert(a.lastHeartbeatRegion, 30)})` : ''}${a.heartbeatLate ? ' :warning: late' : ''}`
+    : 'no heartbeat yet';
+  const ev = a.lastEventAt ? `last call ${age(a.lastEventAt, now)} ago` : 'no call decided yet';
+  const lag =
+    a.lag.p50 || a.lag.p95
+      ? ` · lag p50 ${quantile(a.lag.p50)}, p95 ${quantile(a.lag.p95)} (${a.lag.p50?.samples ?? 0} calls)`
+      : '';
+  return `• ${name} · ${hb} · ${ev}${lag}`;
+}
+
+/** Account rows in sections of at most ACCOUNTS_PER_BLOCK, LISTED_ACCOUNTS in all. */
+export function accountBlocks(accounts: Part<AccountRow[]> | undefined, now: Date): KnownBlock[] {
+  if (!accounts) return [];
+  if (!accounts.ok) return [{ type: 'section', text: md(unreadable('Accounts', accounts)) }];
+  const all = accounts.value;
+  if (all.length === 0)
+    return [{ type: 'section', text: md('*Accounts:* none heard from yet (no heartbeat, no call)') }];
+  const late = all.filter((a) => a.heartbeatLate).length;
+  const shown = all.slice(0, LISTED_ACCOUNTS);
+  const blocks: KnownBlock[] = [];
+  for (let i = 0; i < shown.length; i += ACCOUNTS_PER_BLOCK) {
+    const head =
+      i === 0
+        ? `*Accounts:* ${all.length}${late > 0 ? `, ${late} with a late heartbeat :warning:` : ''} (lag = eventTime → decision, today and yesterday UTC, approximate)\n`
+        : '';
+    const rows = shown.slice(i, i + ACCOUNTS_PER_BLOCK).map((a) => accountLine(a, now));
+    blocks.push({ type: 'section', text: md(head + rows.join('\n')) });
+  }
+  if (all.length > shown.length)
+    blocks.push({ type: 'context', elements: [md(`…and ${all.length - shown.length} more accounts`)] });
+  return blocks;
+}
+
+const INCIDENT_WORDS: Record<Incident['kind'], string> = {
+  heartbeat: 'heartbeat late',
+  queue_age: 'queue behind',
+  dead_letter: 'dead letters',
+  drain_failing: 'drain failing',
+};
+
+function watchdogText(w: Part<Incident[]>, now: Date): string {
+  if (!w.ok) return unreadable('Watchdog', w);
+  if (w.value.length === 0) return '*Watchdog:* :white_check_mark: no open incident';
+  const rows = w.value
+    .slice(0, 10)
+    .map(
+      (i) =>
+        `• ${INCIDENT_WORDS[i.kind]}${i.subject ? ` ${cloudtrail(i.subject, 20)}` : ''} · since ${age(i.openedAt, now)} ago${i.state === 'RECOVERING' ? ' · recovered, follow-up pending' : ''}`,
+    );
+  return `*Watchdog:* ${w.value.length} open incident(s) :warning:\n${rows.join('\n')}${w.value.length > 10 ? `\n…and ${w.value.length - 10} more` : ''}`;
+}
+
 /**
  * The status answer.
  *
@@ -121,6 +189,8 @@ export function statusMessage(r: StatusReport): SlackMessage {
     { type: 'section', text: md(alertsText(r, now)) },
     { type: 'section', text: md(silencesText(r, now)) },
     { type: 'section', text: md(rulesText(r)) },
+    ...(r.watchdog ? [{ type: 'section' as const, text: md(watchdogText(r.watchdog, now)) }] : []),
+    ...accountBlocks(r.accounts, now),
     {
       type: 'section',
       text: md(

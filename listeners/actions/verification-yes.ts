@@ -1,6 +1,7 @@
 import type { AllMiddlewareArgs, BlockButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { answerYes, parseAnswerValue } from '../../handlers/verify.js';
 import type { ListenerDeps } from '../deps.js';
+import { NOT_RECORDED } from './verification-no.js';
 
 /** **Yes, this was me**: ack at once, then claim the verification and run the Duo push. */
 export const verificationYes =
@@ -26,7 +27,15 @@ export const verificationYes =
         if (r.outcome === 'refused')
           await respond({ response_type: 'ephemeral', replace_original: false, text: r.message });
       })
-      .catch((err) => deps.logger.error({ err }, `yes on ${parsed.verificationId} failed`));
+      .catch(async (err) => {
+        deps.logger.error(
+          { err },
+          `verify: "Yes" on ${parsed.verificationId} by ${body.user.id} failed; the engineer is asked to press it again`,
+        );
+        await respond({ response_type: 'ephemeral', replace_original: false, text: NOT_RECORDED }).catch(
+          () => undefined,
+        );
+      });
     deps.background.add(work);
     void work.finally(() => deps.background.delete(work));
   };

@@ -1,9 +1,11 @@
 import type { AllMiddlewareArgs, RespondArguments, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { auditInvalidCommand, parseCommand, type SecbotCommand } from '../../handlers/commands.js';
+import { gatherRules, setStageFor } from '../../handlers/rule-stages.js';
 import { createSilenceFor, endSilence, listSilencesFor } from '../../handlers/silences.js';
 import { gatherStatus } from '../../handlers/status.js';
 import { helpMessage } from '../../views/help.js';
 import type { SlackMessage } from '../../views/question.js';
+import { rulesMessage, stageChangedMessage } from '../../views/rules.js';
 import {
   noticeMessage,
   silenceCreatedMessage,
@@ -31,6 +33,22 @@ async function run(deps: ListenerDeps, cmd: Work, user: string): Promise<SlackMe
     case 'unsilence': {
       const r = await endSilence(deps.silences, { actor: user, id: cmd.id });
       return r.ok ? silenceEndedMessage(r.silence) : noticeMessage(r.message);
+    }
+    case 'rules':
+      if (!deps.rules) return noticeMessage('Rule figures are not available in this deployment.');
+      return rulesMessage(await gatherRules(deps.rules, user));
+    case 'promote':
+    case 'demote': {
+      if (!deps.rules) return noticeMessage('Rule stages cannot be changed in this deployment.');
+      const r = await setStageFor(deps.rules, {
+        actor: user,
+        ruleId: cmd.ruleId,
+        stage: cmd.kind === 'promote' ? 'live' : 'shadow',
+      });
+      if (r.ok) return stageChangedMessage(r);
+      // An unknown rule: bad input, answered with the usage and audited as such.
+      auditInvalidCommand(deps.audit, { actor: user, text: `${cmd.kind} ${cmd.ruleId}`, problem: r.problem });
+      return helpMessage({ topic: cmd.kind, problem: r.problem });
     }
   }
 }
@@ -61,7 +79,7 @@ export const secbotCommand =
     } catch (err) {
       deps.logger.error({ err }, `/secbot ${cmd.kind} by ${user} failed`);
       answer = noticeMessage(
-        `:warning: secbot could not complete \`/secbot ${cmd.kind}\` (the table or a service did not answer). ${cmd.kind === 'silence' || cmd.kind === 'unsilence' ? 'Check `/secbot silences` before trying again.' : 'Try again in a minute.'}`,
+        `:warning: secbot could not complete \`/secbot ${cmd.kind}\` (the table or a service did not answer). ${cmd.kind === 'silence' || cmd.kind === 'unsilence' ? 'Check `/secbot silences` before trying again.' : cmd.kind === 'promote' || cmd.kind === 'demote' ? 'Check `/secbot rules` before trying again.' : 'Try again in a minute.'}`,
       );
     }
     await respond(ephemeral(answer));

@@ -65,6 +65,8 @@ export function compileRuleFile(file: string, text: string): CompileResult {
     falsepositives,
     file,
     tests: ext.tests,
+    // Staged: written so, else a Sigma rule still being tried out (status test / experimental).
+    stage: ext.stage ?? (status === 'test' || status === 'experimental' ? 'shadow' : 'live'),
     matches(record: CloudTrailRecord): boolean {
       try {
         return test(record);

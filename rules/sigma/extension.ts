@@ -20,6 +20,9 @@
  *     - name: internal range
  *       fires: false
  *       record: { … }
+ *   stage: shadow         # optional: live | shadow. shadow (staged): decided and recorded, nothing sent,
+ *                         # would-be DMs and pages counted. Default: shadow for Sigma status test or
+ *                         # experimental, else live. Staff override it with /secbot promote | demote.
  *   remediation: revoke_security_group_ingress   # optional: a one-click inverse staff may run from
  *                         # the alert (a kind of remediation/types.ts RULE_REMEDIATIONS, or a list of them)
  *   eventbridge:          # only for rules that pin no eventSource/eventName: the EventBridge pattern
@@ -39,8 +42,8 @@ import {
   RULE_REMEDIATION_KINDS,
   type RuleRemediationKind,
 } from '../../remediation/types.js';
-import type { Action, OnFailure, RuleTestCase, SigmaLevel } from '../types.js';
-import { ACTIONS } from '../types.js';
+import type { Action, OnFailure, RuleStage, RuleTestCase, SigmaLevel } from '../types.js';
+import { ACTIONS, RULE_STAGES } from '../types.js';
 import { fieldNameProblem } from './fieldpath.js';
 import type { Reporter } from './report.js';
 import { type Pos, toPlain, type YMap, type YNode } from './yaml.js';
@@ -57,6 +60,8 @@ export interface Extension {
   /** `secbot.remediation`: the one-click inverses staff may run from the alert, with where each is written. */
   remediations: { kind: RuleRemediationKind; pos: Pos }[];
   tests: RuleTestCase[];
+  /** `secbot.stage`, when written. */
+  stage?: RuleStage;
 }
 
 const KEYS = new Set([
@@ -68,6 +73,7 @@ const KEYS = new Set([
   'tests',
   'eventbridge',
   'remediation',
+  'stage',
 ]);
 
 export const actionForLevel = (level: SigmaLevel): Action =>
@@ -138,6 +144,11 @@ export function parseExtension(node: YNode | undefined, rep: Reporter): Extensio
         break;
       case 'remediation':
         parseRemediation(v, ext, rep);
+        break;
+      case 'stage':
+        if (v.kind === 'scalar' && (RULE_STAGES as readonly unknown[]).includes(v.value))
+          ext.stage = v.value as RuleStage;
+        else rep.error(v.pos, `secbot.stage must be one of ${RULE_STAGES.join(', ')}`);
         break;
       case 'eventbridge':
         if (v.kind === 'map' && v.entries.length > 0) ext.eventbridge = toPlain(v) as Record<string, unknown>;

@@ -127,7 +127,10 @@ describe('pressing a remediation', () => {
     assert.equal(rem?.requestId, 'req-1');
     assert.ok(rem?.finishedAt);
     assert.deepEqual(actions(w.audit), ['remediation.requested', 'remediation.executed']);
-    const executedRecord = w.audit.records[1] as unknown as { secbot: Record<string, unknown>; user?: { id: string } };
+    const executedRecord = w.audit.records[1] as unknown as {
+      secbot: Record<string, unknown>;
+      user?: { id: string };
+    };
     assert.equal(executedRecord.user?.id, 'U0STAFF');
     assert.equal(executedRecord.secbot.call, 'ec2:RevokeSecurityGroupIngress');
     assert.deepEqual(executedRecord.secbot.input, plan.input);

@@ -29,6 +29,8 @@ export interface Workload {
   engineers: Engineer[];
   /** notify eventID → the engineer's Slack id. */
   notify: Map<string, string>;
+  /** The engineer's Slack id → how many notify calls they made (their burst). */
+  callsOf: Map<string, number>;
   /** eventIDs of alert-level calls. */
   alerts: string[];
   /** Bodies that cannot be decoded (they must end in the dead-letter queue, and only they). */
@@ -44,8 +46,12 @@ const POISON = [
 ];
 
 /**
- * `engineers` engineers (`<prefix>e00`…), `calls` notify calls spread over them round-robin, `alerts`
- * StopLogging calls by them, `poison` undecodable bodies; answers cycle yes, no, none (or `answers`).
+ * `engineers` engineers (`<prefix>e00`…) making `calls` notify calls between them and `alerts` StopLogging
+ * calls, plus `poison` undecodable bodies; answers cycle yes, no, none (or `answers`).
+ *
+ * Each engineer's calls are one burst (a Terraform apply). The bursts come in `waves` (default 1): within
+ * a wave the engineers' calls are interleaved, so their bursts overlap and race on every replica; waves
+ * follow one another, as the engineers' working days do.
  */
 export function makeWorkload(
   world: World,
@@ -56,6 +62,7 @@ export function makeWorkload(
     alerts: number;
     poison?: number;
     answers?: Answer[];
+    waves?: number;
   },
 ): Workload {
   const cycle: Answer[] = opts.answers ?? ['yes', 'no', 'none'];
@@ -66,35 +73,50 @@ export function makeWorkload(
     const id = world.engineer(name, answer === 'yes' ? 'allow' : 'deny');
     engineers.push({ name, id, answer });
   }
+  const body = (r: ReturnType<typeof notifyCall>) => JSON.stringify(toEventBridgeEvent(r));
   const notify = new Map<string, string>();
+  const callsOf = new Map<string, number>();
   const alerts: string[] = [];
   const bodies: string[] = [];
-  const body = (r: ReturnType<typeof notifyCall>) => JSON.stringify(toEventBridgeEvent(r));
-  const alertEvery =
-    opts.alerts > 0 ? Math.max(1, Math.floor(opts.calls / opts.alerts)) : Number.POSITIVE_INFINITY;
-  for (let i = 0; i < opts.calls; i++) {
-    const e = engineers[i % engineers.length] as Engineer;
-    const r = notifyCall(e.name);
-    notify.set(r.eventID, e.id);
-    bodies.push(body(r));
-    if (alerts.length < opts.alerts && i % alertEvery === 0) {
-      const a = alertCall(e.name);
+  const waves = Math.max(1, Math.min(opts.waves ?? 1, engineers.length));
+  const perWave = Math.ceil(engineers.length / waves);
+  let made = 0;
+  for (let w = 0; w < waves; w++) {
+    const crew = engineers.slice(w * perWave, (w + 1) * perWave);
+    if (crew.length === 0) break;
+    const share = Math.round((opts.calls * (w + 1)) / waves) - Math.round((opts.calls * w) / waves);
+    const alertShare = Math.round((opts.alerts * (w + 1)) / waves) - Math.round((opts.alerts * w) / waves);
+    const alertEvery =
+      alertShare > 0 ? Math.max(1, Math.floor(share / alertShare)) : Number.POSITIVE_INFINITY;
+    let waveAlerts = 0;
+    for (let i = 0; i < share; i++) {
+      const e = crew[i % crew.length] as Engineer;
+      const r = notifyCall(e.name);
+      notify.set(r.eventID, e.id);
+      callsOf.set(e.id, (callsOf.get(e.id) ?? 0) + 1);
+      bodies.push(body(r));
+      if (waveAlerts < alertShare && i % alertEvery === 0) {
+        const a = alertCall(e.name);
+        alerts.push(a.eventID);
+        bodies.push(body(a));
+        waveAlerts++;
+      }
+      made++;
+    }
+    for (; waveAlerts < alertShare; waveAlerts++) {
+      const a = alertCall((crew[waveAlerts % crew.length] as Engineer).name);
       alerts.push(a.eventID);
       bodies.push(body(a));
     }
   }
-  while (alerts.length < opts.alerts) {
-    const a = alertCall((engineers[alerts.length % engineers.length] as Engineer).name);
-    alerts.push(a.eventID);
-    bodies.push(body(a));
-  }
+  assert.equal(made, opts.calls);
   const poison: string[] = [];
   for (let i = 0; i < (opts.poison ?? 0); i++) {
     const p = `${POISON[i % POISON.length]} #${opts.prefix}${i}`;
     poison.push(p);
     bodies.splice(Math.floor((bodies.length * (i + 1)) / ((opts.poison ?? 0) + 1)), 0, p);
   }
-  return { engineers, notify, alerts, poison, bodies };
+  return { engineers, notify, callsOf, alerts, poison, bodies };
 }
 
 export async function enqueue(queue: TestQueue, bodies: string[]): Promise<void> {
@@ -159,42 +181,60 @@ export function questionPosts(world: World): Map<string, number> {
   return posts;
 }
 
-/** Wait until every engineer has exactly one OPEN verification, DM'd and up to date (all calls shown). */
-export async function waitForQuestions(
+/**
+ * As each engineer's question is complete — their OPEN verification holds their whole burst, and the DM
+ * shows all of it — click their answer (nothing for `none`). Resolves when every listed engineer was
+ * handled, with the Socket Mode connections (replicas) that took the clicks.
+ */
+export async function answerWhenAsked(
   store: Store,
   world: World,
+  workload: Workload,
   engineers: Engineer[],
   timeoutMs: number,
   diagnostics?: () => string,
-): Promise<Map<string, Verification>> {
-  return waitFor(
-    `a question for each of ${engineers.length} engineers`,
+): Promise<{ asked: Map<string, Verification>; connections: Set<number> }> {
+  const asked = new Map<string, Verification>();
+  const connections = new Set<number>();
+  const waiting = new Set(engineers.map((e) => e.id));
+  await waitFor(
+    `a complete question for each of ${engineers.length} engineers`,
     async () => {
       const open = await store.listVerifications('OPEN', { limit: 1000 });
-      const byEngineer = new Map(open.map((v) => [v.engineerKey, v]));
-      for (const e of engineers) {
-        const v = byEngineer.get(e.id);
-        if (v?.dmStatus !== 'sent' || v.needsUpdate || !v.dm) return undefined;
+      for (const v of open) {
+        const e = engineers.find((x) => x.id === v.engineerKey);
+        if (!e || !waiting.has(e.id)) continue;
+        if (v.callCount !== workload.callsOf.get(e.id) || v.dmStatus !== 'sent' || v.needsUpdate || !v.dm)
+          continue;
         const shown = world.slack.message(v.dm.channel, v.dm.ts);
-        if (!shown || !JSON.stringify(shown.blocks ?? []).includes(`${v.id}:${v.callCount}`))
-          return undefined;
+        if (!JSON.stringify(shown?.blocks ?? []).includes(`${v.id}:${v.callCount}`)) continue;
+        waiting.delete(e.id);
+        asked.set(e.id, v);
+        const connection = await answer(world, e, v);
+        if (connection !== undefined) connections.add(connection);
       }
-      return byEngineer;
+      return waiting.size === 0;
     },
-    { timeoutMs, intervalMs: 500, onTimeout: diagnostics },
+    {
+      timeoutMs,
+      intervalMs: 500,
+      onTimeout: () => `still waiting for ${[...waiting].join(', ')}\n${diagnostics?.() ?? ''}`,
+    },
   );
+  return { asked, connections };
 }
 
 /** Click the engineer's answer on their question (the latest rendering of the DM). */
-export async function answer(world: World, e: Engineer, v: Verification): Promise<void> {
-  if (e.answer === 'none' || !v.dm) return;
-  await world.slack.sendBlockAction({
+export async function answer(world: World, e: Engineer, v: Verification): Promise<number | undefined> {
+  if (e.answer === 'none' || !v.dm) return undefined;
+  const ack = await world.slack.sendBlockAction({
     user: e.id,
     action_id: e.answer === 'yes' ? ACTION_YES : ACTION_NO,
     channel: v.dm.channel,
     message_ts: v.dm.ts,
     timeoutMs: 10_000,
   });
+  return ack.connection;
 }
 
 /** Wait until every listed event is decided (its claim says so). */
@@ -208,11 +248,18 @@ export async function waitForDecided(
   await waitFor(
     `${eventIds.length} events decided`,
     async () => {
-      const claims = await Promise.all(left.map((id) => store.getEventClaim(id)));
-      left = left.filter((_, i) => claims[i]?.status !== 'decided');
-      return left.length === 0;
+      // Ten reads at a time, stopping at the first undecided one: the table lives in this process,
+      // next to the servers the children use.
+      while (left.length > 0) {
+        const chunk = left.slice(0, 10);
+        const claims = await Promise.all(chunk.map((id) => store.getEventClaim(id)));
+        const undecided = claims.findIndex((c) => c?.status !== 'decided');
+        left = left.slice(undecided === -1 ? chunk.length : undecided);
+        if (undecided !== -1) return false;
+      }
+      return true;
     },
-    { timeoutMs, intervalMs: 300, onTimeout: () => `${left.length} not decided\n${diagnostics?.() ?? ''}` },
+    { timeoutMs, intervalMs: 1000, onTimeout: () => `${left.length} not decided\n${diagnostics?.() ?? ''}` },
   );
 }
 
@@ -267,6 +314,8 @@ export interface Figures {
   alerts: number;
   pages: number;
   channelAlerts: number;
+  /** Distinct processes that decided events (claim owners). */
+  drainers: number;
 }
 
 /**
@@ -421,5 +470,6 @@ export async function checkInvariants(opts: {
     alerts: alerts.length,
     pages: [...triggers.values()].reduce((a, b) => a + b, 0),
     channelAlerts: channel.length,
+    drainers: new Set([...claims.values()].map((c) => String(c.claimedBy).split('#')[0])).size,
   };
 }

@@ -29,7 +29,10 @@ export interface World {
   dynamo: TestDynamo;
   /** Add an engineer: Slack user `U0<NAME>` with `<name>@example.com`, Duo script as given. */
   engineer(name: string, duo?: Parameters<DuoServer['user']>[1]): string;
-  startSecbot(env?: Record<string, string>, opts?: Pick<StartOptions, 'home'>): Promise<RunningSecbot>;
+  startSecbot(
+    env?: Record<string, string>,
+    opts?: Pick<StartOptions, 'home' | 'slack' | 'drain'>,
+  ): Promise<RunningSecbot>;
   stop(): Promise<void>;
 }
 
@@ -38,6 +41,13 @@ export interface RunningSecbot {
   queue: TestQueue;
   env: Record<string, string>;
   printed: string[];
+  /**
+   * The operational log, one JSON line per entry (pino), at SECBOT_LOG_LEVEL (`silent` unless the test asks
+   * for `warn` or lower).
+   */
+  logs: string[];
+  /** Resolves with the first log line (past or future) whose message matches `re`. */
+  waitForLog(re: RegExp, timeoutMs?: number): Promise<string>;
   enqueue(...records: CloudTrailRecord[]): Promise<void>;
   /** Poll the store until the verification reaches `state`. */
   waitForState(id: string, state: VerificationState, timeoutMs?: number): Promise<Verification>;
@@ -95,18 +105,30 @@ export async function startWorld(): Promise<World> {
         ...extra,
       };
       const printed: string[] = [];
+      const logs: string[] = [];
       const secbot = await start({
         env,
         schedule: false,
         print: (l) => printed.push(l),
-        drain: { waitSeconds: 0 },
+        logDestination: { write: (line: string) => void logs.push(line) },
         ...opts,
+        drain: { waitSeconds: 0, ...opts.drain },
       });
       const handle: RunningSecbot = {
         secbot,
         queue,
         env,
         printed,
+        logs,
+        async waitForLog(re, timeoutMs = 10_000) {
+          const until = Date.now() + timeoutMs;
+          for (;;) {
+            const hit = logs.find((l) => re.test(l));
+            if (hit) return hit;
+            if (Date.now() > until) throw new Error(`no log line matches ${re}:\n${logs.join('')}`);
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        },
         async enqueue(...records) {
           const { failed } = await queue.queue.sendBatch(
             records.map((r) => JSON.stringify(toEventBridgeEvent(r))),

@@ -31,16 +31,14 @@ import {
   spawnSecbot,
 } from '../helpers/child-secbot.js';
 import {
-  answer,
+  answerWhenAsked,
   checkInvariants,
   type Engineer,
   enqueue,
   type Figures,
   makeWorkload,
   questionPosts,
-  waitForDecided,
   waitForDrained,
-  waitForQuestions,
   waitForQuiet,
 } from '../helpers/invariants.js';
 import { startWorld, type World } from '../helpers/world.js';
@@ -122,9 +120,7 @@ describe('SIGKILL at each crash point, then restart', { concurrency: true }, () 
         const answered = new Set<string>();
         if (sc.trigger) {
           const who = workload.engineers.find((e) => e.answer === sc.trigger) as Engineer;
-          await waitForDecided(store, [...workload.notify.keys(), ...workload.alerts], 30_000, diagnostics);
-          const qs = await waitForQuestions(store, world, [who], 20_000, diagnostics);
-          await answer(world, who, qs.get(who.id)!);
+          await answerWhenAsked(store, world, workload, [who], 60_000, diagnostics);
           answered.add(who.id);
         }
         const exit: ChildExit = await within(first.exited, 30_000, `the crash at ${sc.point}`, diagnostics);
@@ -136,8 +132,7 @@ describe('SIGKILL at each crash point, then restart', { concurrency: true }, () 
         await second.ready();
         await world.slack.waitForConnections(1, 10_000);
         const rest = workload.engineers.filter((e) => !answered.has(e.id));
-        const qs = await waitForQuestions(store, world, rest, 45_000, diagnostics);
-        for (const e of rest) await answer(world, e, qs.get(e.id)!);
+        await answerWhenAsked(store, world, workload, rest, 90_000, diagnostics);
         await waitForQuiet(store, 60_000, diagnostics);
         await waitForDrained(queue, workload.poison.length, 30_000, diagnostics);
         await sc.after?.({ second, world, store });

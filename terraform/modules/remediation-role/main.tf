@@ -18,8 +18,8 @@
 # "revoke older sessions" policy: the deny stops every session for as long as it is attached; revoke
 # the sessions in the IAM console before lifting it.
 #
-# The security account's side: secbot's own role needs sts:AssumeRole on
-# arn:<partition>:iam::*:role/<name> (the hub's runtime policy, or a statement next to it).
+# The security account's side: the hub module's remediation_role_name (= this module's name) grants
+# secbot's own role sts:AssumeRole on arn:<partition>:iam::*:role/<name> within the organization.
 
 data "aws_partition" "current" {}
 

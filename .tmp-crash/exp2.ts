@@ -1,0 +1,22 @@
+import { childEnv, killAllChildren, spawnSecbot } from '../test/helpers/child-secbot.js';
+import { enqueue, makeWorkload, waitForDrained } from '../test/helpers/invariants.js';
+import { startWorld } from '../test/helpers/world.js';
+
+const N = Number(process.argv[2] ?? 1);
+const CALLS = Number(process.argv[3] ?? 600);
+const world = await startWorld();
+const queue = await world.sqs.createQueue({ visibilityTimeoutSeconds: 30 });
+const table = world.dynamo.tableName();
+const w = makeWorkload(world, { prefix: `x`, engineers: 40, calls: CALLS, alerts: Math.round(CALLS/20) });
+const env = childEnv(world, { queue, table, extra: { SECBOT_VISIBILITY_TIMEOUT: '30s', SECBOT_LOG_LEVEL: process.env.LL ?? 'warn' } });
+const cs = Array.from({length: N}, (_, i) => spawnSecbot({ name: `c${i}`, duo: world.duo, env }));
+await Promise.all(cs.map(c => c.ready(60000)));
+const t = Date.now();
+await enqueue(queue, w.bodies);
+console.log('enqueued', (Date.now() - t) / 1000);
+await waitForDrained(queue, 0, 300_000, () => cs.map(c=>c.output().slice(-3000)).join('\n'));
+console.log('drained after', (Date.now() - t) / 1000, 'for', w.bodies.length);
+if (process.env.SHOW) console.log(cs[0].output().slice(-5000));
+await killAllChildren();
+await world.stop();
+process.exit(0);

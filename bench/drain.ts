@@ -1,0 +1,229 @@
+/**
+ * 4. Drain: 20,000 EventBridge messages (70% log, 25% notify from 50 engineers, 5% alert) in the embedded
+ *    queue; secbot (the real app, `start()`) drains, decides, stores and talks to Slack and PagerDuty until
+ *    every question is asked and every alert posted and paged. The baseline is a bare drain of the same
+ *    messages from the same embedded queue: 4 receivers, receive 10, batch-delete, nothing else. The bare
+ *    drain runs before and after secbot; the baseline is their mean.
+ *
+ * The embedded queue (local-aws-sqs) runs in this process, as `npm start` runs it; DynamoDB (dynalite),
+ * Slack and PagerDuty run in a child process (bench/world.ts), as they are other machines in production.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { start } from '../app.js';
+import { startEmbeddedSqs } from '../integrations/embedded-sqs.js';
+import { toEventBridgeEvent } from '../integrations/enqueue.js';
+import { createSqsQueue, type Queue } from '../integrations/queue.js';
+import { BUNDLED_RULES_DIR, loadRuleDirs } from '../rules/loader.js';
+import { EMAIL_DOMAIN, ENGINEERS } from './inputs.js';
+import { type BenchResult, figure, perSecond, rate } from './report.js';
+import type { BenchContext } from './timing.js';
+import { mixedWorkload } from './workload.js';
+import { ALERT_CHANNEL, startWorld, type World, type WorldRecords } from './world.js';
+
+export const RECEIVERS = 4;
+const VISIBILITY_SECONDS = 60;
+
+/** Send `bodies` with a few batches in flight. */
+export async function fill(queue: Queue, bodies: readonly string[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < bodies.length) {
+        const batch = bodies.slice(next, next + 10);
+        next += 10;
+        const { failed } = await queue.sendBatch(batch);
+        if (failed.length > 0) throw new Error(`enqueue failed: ${JSON.stringify(failed[0])}`);
+      }
+    }),
+  );
+}
+
+/** The baseline: receive 10 and batch-delete, RECEIVERS at a time, until the queue is empty. */
+export async function bareDrain(bodies: readonly string[]): Promise<{ ms: number; received: number }> {
+  const sqs = await startEmbeddedSqs({ visibilityTimeoutSeconds: VISIBILITY_SECONDS });
+  try {
+    const queue = createSqsQueue(sqs.queueOptions);
+    await fill(queue, bodies);
+    let received = 0;
+    const t0 = performance.now();
+    while (received < bodies.length) {
+      await Promise.all(
+        Array.from({ length: RECEIVERS }, async () => {
+          for (;;) {
+            const messages = await queue.receive({
+              max: 10,
+              waitSeconds: 0,
+              visibilityTimeoutSeconds: VISIBILITY_SECONDS,
+            });
+            if (messages.length === 0) return;
+            received += messages.length;
+            await queue.deleteBatch(messages);
+          }
+        }),
+      );
+      const s = await queue.stats();
+      if (s.visible === 0 && s.inFlight === 0) break;
+    }
+    return { ms: performance.now() - t0, received };
+  } finally {
+    await sqs.stop();
+  }
+}
+
+export interface SecbotRun {
+  ms: number;
+  runs: number;
+  records: WorldRecords;
+}
+
+/** secbot's environment against the world: embedded queue, the world's table, Slack and PagerDuty. */
+export function secbotEnv(world: World, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+  const e = world.endpoints;
+  return {
+    SLACK_BOT_TOKEN: e.botToken,
+    SLACK_APP_TOKEN: e.appToken,
+    SLACK_API_URL: e.slackApiUrl,
+    SECBOT_ALERT_CHANNEL: ALERT_CHANNEL,
+    AWS_ENDPOINT_URL_DYNAMODB: e.dynamoEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    SECBOT_TABLE: `secbot-bench-${randomUUID().slice(0, 8)}`,
+    PAGERDUTY_ROUTING_KEY: e.routingKey,
+    PAGERDUTY_EVENTS_URL: e.pagerDutyUrl,
+    SECBOT_EMAIL_DOMAIN: EMAIL_DOMAIN,
+    SECBOT_LOG_LEVEL: 'error',
+    SECBOT_DATA_DIR: dataDir,
+    SECBOT_AUDIT_FILE: join(dataDir, 'audit.jsonl'),
+    ...extra,
+  };
+}
+
+/** A data directory whose embedded queue is not seeded with the bundled samples. */
+export function benchDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'secbot-bench-'));
+  writeFileSync(join(dir, 'seeded'), 'bench\n');
+  return dir;
+}
+
+async function secbotDrain(world: World, bodies: readonly string[], alerts: number): Promise<SecbotRun> {
+  const dataDir = benchDataDir();
+  const secbot = await start({
+    env: secbotEnv(world, dataDir),
+    schedule: false,
+    print: () => {},
+    drain: { receivers: RECEIVERS, visibilityTimeoutSeconds: VISIBILITY_SECONDS },
+  });
+  try {
+    await fill(secbot.queue, bodies);
+    await world.clear(); // start-up calls (auth.test, Socket Mode) are not the drain's
+    const t0 = performance.now();
+    let runs = 0;
+    for (;;) {
+      await secbot.runOnce();
+      runs++;
+      const s = await secbot.queue.stats();
+      if (s.visible > 0 || s.inFlight > 0) continue;
+      const due = await secbot.store.listDuePages(new Date(Date.now() + 86_400_000), 1);
+      const open = await secbot.store.listVerifications('OPEN', { limit: 1000 });
+      if (due.length === 0 && open.every((v) => v.dmStatus === 'sent' && !v.needsUpdate)) break;
+      if (runs > 1_000) throw new Error('drain benchmark: secbot does not settle');
+    }
+    const ms = performance.now() - t0;
+    const records = await world.records();
+    if (records.pageTriggers < alerts) throw new Error(`only ${records.pageTriggers} of ${alerts} alerts paged`);
+    return { ms, runs, records };
+  } finally {
+    await secbot.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
+  const total = bc.quick ? 2_000 : 20_000;
+  const counts = { log: total * 0.7, notify: total * 0.25, alert: total * 0.05 };
+  const engineers = ENGINEERS.slice(0, 50);
+  const ruleSet = await loadRuleDirs([BUNDLED_RULES_DIR]);
+  const workload = mixedWorkload(bc.corpus, ruleSet, {
+    counts,
+    engineers,
+    seed: bc.seed,
+    anchorMs: Date.now(),
+    spreadMs: 10 * 60_000,
+  });
+  const bodies = workload.records.map((r) => JSON.stringify(toEventBridgeEvent(r)));
+  bc.log(`drain: ${total.toLocaleString('en')} messages (${counts.log} log, ${counts.notify} notify, ${counts.alert} alert)`);
+
+  const world = await startWorld();
+  try {
+    await world.addUsers(engineers, EMAIL_DOMAIN);
+    bc.log('drain: bare drain (baseline)');
+    const bare1 = await bareDrain(bodies);
+    bc.log(`drain: secbot (${rate(perSecond(total, bare1.ms))} msg/s bare)`);
+    const run = await secbotDrain(world, bodies, counts.alert);
+    bc.log('drain: bare drain again');
+    const bare2 = await bareDrain(bodies);
+    const bareMs = (bare1.ms + bare2.ms) / 2;
+    const bareRate = perSecond(total, bareMs);
+    const secbotRate = perSecond(total, run.ms);
+
+    const calls = run.records.calls;
+    const toAlertChannel = (c: { channel?: string }) => c.channel === ALERT_CHANNEL;
+    const dmPosts = calls.filter((c) => c.method === 'chat.postMessage' && !toAlertChannel(c));
+    const verificationCalls = calls.filter((c) => !toAlertChannel(c));
+    const alertCalls = calls.filter(toAlertChannel);
+    const byMethod: Record<string, number> = {};
+    for (const c of verificationCalls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
+    const perNotify = verificationCalls.length / counts.notify;
+    return {
+      bench: 'drain',
+      title: `drain ${total.toLocaleString('en')} messages from the embedded queue, ${RECEIVERS} receivers, to Slack and PagerDuty`,
+      figures: [
+        figure(
+          'secbot / bare drain throughput',
+          secbotRate / bareRate,
+          'ratio',
+          `bare ${rate(bareRate)} msg/s (${(bare1.ms / 1000).toFixed(1)} s, ${(bare2.ms / 1000).toFixed(1)} s); secbot ${rate(secbotRate)} msg/s (${(run.ms / 1000).toFixed(1)} s, ${run.runs} runs)`,
+          { op: '>=', value: 0.7 },
+        ),
+        figure('DMs (questions asked)', dmPosts.length, 'DMs', `${engineers.length} engineers`, {
+          op: '==',
+          value: engineers.length,
+        }),
+        figure(
+          'Slack calls per notify record',
+          perNotify,
+          'calls',
+          `${verificationCalls.length} calls for ${counts.notify} notify records (${Object.entries(byMethod)
+            .map(([m, n]) => `${m} ${n}`)
+            .join(', ')}); alert channel: ${alertCalls.length} more`,
+          { op: '<=', value: 0.02 },
+        ),
+      ],
+      absolute: {
+        messages: total,
+        bareMs: Math.round(bareMs),
+        bare1Ms: Math.round(bare1.ms),
+        bare2Ms: Math.round(bare2.ms),
+        secbotMs: Math.round(run.ms),
+        runs: run.runs,
+        bareMsgPerSecond: Math.round(bareRate),
+        secbotMsgPerSecond: Math.round(secbotRate),
+        dms: dmPosts.length,
+        verificationSlackCalls: verificationCalls.length,
+        alertChannelCalls: alertCalls.length,
+        pagesTriggered: run.records.pageTriggers,
+        ...Object.fromEntries(Object.entries(byMethod).map(([m, n]) => [`slack.${m}`, n])),
+      },
+      notes: [
+        'The embedded queue runs in the benchmark process; DynamoDB, Slack and PagerDuty in a child process.',
+        'Slack calls per notify record count every Web API call made for questions (directory lookups, DMs, their updates); the alert channel posts are reported apart.',
+      ],
+    };
+  } finally {
+    await world.stop();
+  }
+}
