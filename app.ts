@@ -379,16 +379,20 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       }
       const watched = await watchdog.run({ drain: report, drainError });
       if (watched.errors > 0) logger.warn({ watchdog: watched }, 'watchdog finished with errors');
-      const swept = await sweep({
-        store,
-        messenger,
-        pager,
-        audit,
-        logger,
-        owner,
-        clock,
-        staleSendMs: config.dmResendAfterMs,
-      });
+      const swept = await sweep(
+        {
+          store,
+          messenger,
+          pager,
+          audit,
+          logger,
+          owner,
+          clock,
+          staleSendMs: config.dmResendAfterMs,
+        },
+        // Messages left on the queue may hold more calls of a fresh question's burst: hold it (a minute at most).
+        { backlog: report?.stoppedBy === 'budget' },
+      );
       if (swept.errors > 0) logger.warn({ sweep: swept }, 'sweep finished with errors');
       if (drainError) throw drainError;
     };

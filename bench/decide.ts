@@ -115,7 +115,9 @@ export async function benchDecide(bc: BenchContext): Promise<BenchResult[]> {
   bc.log(`rules: timing decide+parse with ${sizes.join(', ')} synthetic rules, interleaved`);
   const scaled = interleave(
     scaleLines,
-    Object.fromEntries(sizes.map((size, i) => [String(size), decideLoop((sets[i] as { ruleSet: RuleSet }).ruleSet, ctx)])),
+    Object.fromEntries(
+      sizes.map((size, i) => [String(size), decideLoop((sets[i] as { ruleSet: RuleSet }).ruleSet, ctx)]),
+    ),
     { rounds: bc.quick ? 1 : 2 },
   );
   const rates = sizes.map((size) => perSecond(scaled.records, scaled.ms[String(size)] ?? 0));
@@ -124,11 +126,22 @@ export async function benchDecide(bc: BenchContext): Promise<BenchResult[]> {
     bench: 'rules',
     title: `decide+parse with 10, 100 and 1,000 synthetic rules over ${sets.at(-1)?.names ?? 0} real event names`,
     figures: [
-      figure('1,000 rules / 10 rules throughput', r1000 / r10, 'ratio', `10 rules ${rate(r10)} rec/s; 1,000 rules ${rate(r1000)} rec/s`, {
-        op: '>=',
-        value: 0.8,
-      }),
-      figure('100 rules / 10 rules throughput', r100 / r10, 'ratio', `100 rules ${rate(r100)} rec/s (no bar)`),
+      figure(
+        '1,000 rules / 10 rules throughput',
+        r1000 / r10,
+        'ratio',
+        `10 rules ${rate(r10)} rec/s; 1,000 rules ${rate(r1000)} rec/s`,
+        {
+          op: '>=',
+          value: 0.8,
+        },
+      ),
+      figure(
+        '100 rules / 10 rules throughput',
+        r100 / r10,
+        'ratio',
+        `100 rules ${rate(r100)} rec/s (no bar)`,
+      ),
     ],
     absolute: {
       records: scaleLines.length,

@@ -80,7 +80,11 @@ export interface SecbotRun {
 }
 
 /** secbot's environment against the world: embedded queue, the world's table, Slack and PagerDuty. */
-export function secbotEnv(world: World, dataDir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function secbotEnv(
+  world: World,
+  dataDir: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const e = world.endpoints;
   return {
     SLACK_BOT_TOKEN: e.botToken,
@@ -134,7 +138,8 @@ async function secbotDrain(world: World, bodies: readonly string[], alerts: numb
     }
     const ms = performance.now() - t0;
     const records = await world.records();
-    if (records.pageTriggers < alerts) throw new Error(`only ${records.pageTriggers} of ${alerts} alerts paged`);
+    if (records.pageTriggers < alerts)
+      throw new Error(`only ${records.pageTriggers} of ${alerts} alerts paged`);
     return { ms, runs, records };
   } finally {
     await secbot.stop();
@@ -155,7 +160,9 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
     spreadMs: 10 * 60_000,
   });
   const bodies = workload.records.map((r) => JSON.stringify(toEventBridgeEvent(r)));
-  bc.log(`drain: ${total.toLocaleString('en')} messages (${counts.log} log, ${counts.notify} notify, ${counts.alert} alert)`);
+  bc.log(
+    `drain: ${total.toLocaleString('en')} messages (${counts.log} log, ${counts.notify} notify, ${counts.alert} alert)`,
+  );
 
   const world = await startWorld();
   try {

@@ -44,7 +44,10 @@ export const pick = <T>(rand: () => number, xs: readonly T[]): T => xs[Math.floo
 
 /** A version-4 UUID drawn from the PRNG. */
 export function uuid(rand: () => number): string {
-  const word = () => Math.floor(rand() * 4_294_967_296).toString(16).padStart(8, '0');
+  const word = () =>
+    Math.floor(rand() * 4_294_967_296)
+      .toString(16)
+      .padStart(8, '0');
   const a = word();
   const b = word();
   const c = word();
@@ -85,7 +88,8 @@ export function templatesOf(corpus: Corpus): Template[] {
       const ui = r.userIdentity as Record<string, unknown>;
       const text = JSON.stringify(ui);
       const serviceLinked = text.includes('AWSServiceRoleFor') || text.includes('aws-service-role');
-      const human = ui.type === 'IAMUser' ? 'iam' : ui.type === 'AssumedRole' && !serviceLinked ? 'role' : undefined;
+      const human =
+        ui.type === 'IAMUser' ? 'iam' : ui.type === 'AssumedRole' && !serviceLinked ? 'role' : undefined;
       return { json: JSON.stringify(r), human };
     });
     templates.set(corpus, ts);

@@ -29,7 +29,11 @@ export interface ProfileLine {
 }
 
 /** Self time per function (`name file:line`) and per file, in milliseconds, heaviest first. */
-export function summarise(profile: CpuProfile): { functions: ProfileLine[]; files: ProfileLine[]; totalMs: number } {
+export function summarise(profile: CpuProfile): {
+  functions: ProfileLine[];
+  files: ProfileLine[];
+  totalMs: number;
+} {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
@@ -67,9 +71,13 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').at(-1
     const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile);
     process.stdout.write(`\n${file}: ${s.totalMs.toFixed(0)} ms sampled\n\nself time by function:\n`);
     for (const l of s.functions.slice(0, top))
-      process.stdout.write(`  ${(l.share * 100).toFixed(1).padStart(5)}%  ${l.selfMs.toFixed(0).padStart(7)} ms  ${l.name}\n`);
+      process.stdout.write(
+        `  ${(l.share * 100).toFixed(1).padStart(5)}%  ${l.selfMs.toFixed(0).padStart(7)} ms  ${l.name}\n`,
+      );
     process.stdout.write('\nself time by file:\n');
     for (const l of s.files.slice(0, top))
-      process.stdout.write(`  ${(l.share * 100).toFixed(1).padStart(5)}%  ${l.selfMs.toFixed(0).padStart(7)} ms  ${l.name}\n`);
+      process.stdout.write(
+        `  ${(l.share * 100).toFixed(1).padStart(5)}%  ${l.selfMs.toFixed(0).padStart(7)} ms  ${l.name}\n`,
+      );
   }
 }

@@ -31,8 +31,7 @@ export function figure(name: string, value: number, unit: string, detail: string
   const f: Figure = { name, value, unit, detail };
   if (bar) {
     f.bar = bar;
-    f.ok =
-      bar.op === '>=' ? value >= bar.value : bar.op === '<=' ? value <= bar.value : value === bar.value;
+    f.ok = bar.op === '>=' ? value >= bar.value : bar.op === '<=' ? value <= bar.value : value === bar.value;
   }
   return f;
 }
@@ -103,7 +102,10 @@ export function renderTable(results: readonly BenchResult[]): string {
       .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd();
-  const out = [line(rows[0] as string[]), widths.map((w, i) => (i === widths.length - 1 ? '-'.repeat(8) : '-'.repeat(w))).join('  ')];
+  const out = [
+    line(rows[0] as string[]),
+    widths.map((w, i) => (i === widths.length - 1 ? '-'.repeat(8) : '-'.repeat(w))).join('  '),
+  ];
   for (const row of rows.slice(1)) out.push(line(row));
   return `${out.join('\n')}\n`;
 }

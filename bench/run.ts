@@ -39,7 +39,9 @@ export interface RunReport {
   allOk: boolean;
 }
 
-export async function runBenchmarks(opts: RunOptions): Promise<{ report: RunReport; file: string; table: string }> {
+export async function runBenchmarks(
+  opts: RunOptions,
+): Promise<{ report: RunReport; file: string; table: string }> {
   const started = new Date();
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const corpus = loadCorpus();
@@ -107,7 +109,10 @@ async function main(): Promise<number> {
     process.stdout.write(usage());
     return 0;
   }
-  const only = (values.only ?? BENCHES.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
+  const only = (values.only ?? BENCHES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = only.filter((b) => !(BENCHES as readonly string[]).includes(b));
   if (unknown.length > 0) {
     process.stderr.write(`unknown benchmark ${unknown.join(', ')}\n${usage()}`);
@@ -118,7 +123,11 @@ async function main(): Promise<number> {
     process.stderr.write(`--seed must be an integer\n${usage()}`);
     return 2;
   }
-  const { report, file, table } = await runBenchmarks({ quick: values.quick ?? false, only: only as BenchName[], seed });
+  const { report, file, table } = await runBenchmarks({
+    quick: values.quick ?? false,
+    only: only as BenchName[],
+    seed,
+  });
   const m = report.machine;
   process.stdout.write(
     `\nsecbot benchmarks${report.quick ? ' (quick)' : ''}: ${m.cpu}, ${m.cores} cores, ${m.memory}, node ${m.node}; ` +

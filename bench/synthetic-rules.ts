@@ -51,7 +51,7 @@ function ruleText(i: number, e: EventShape, rand: () => number): string {
   const lines = [
     `title: Synthetic rule ${i} on ${e.name}`,
     `id: synthetic-${i}`,
-    'status: test',
+    'status: stable',
     `level: ${i % 2 === 0 ? 'low' : 'medium'}`,
     'logsource: { product: aws, service: cloudtrail }',
     'detection:',
@@ -91,7 +91,11 @@ function ruleText(i: number, e: EventShape, rand: () => number): string {
 }
 
 /** The text of `n` synthetic rules over the corpus's event names (each name once before any twice). */
-export function syntheticRuleSources(corpus: Corpus, n: number, seed: number): { file: string; text: string }[] {
+export function syntheticRuleSources(
+  corpus: Corpus,
+  n: number,
+  seed: number,
+): { file: string; text: string }[] {
   const rand = prng(seed);
   const shapes = shapesOf(corpus.records);
   // A seeded shuffle, so 10 rules are not all on the alphabetically first service.
@@ -106,7 +110,11 @@ export function syntheticRuleSources(corpus: Corpus, n: number, seed: number): {
 }
 
 /** `n` synthetic rules compiled into a RuleSet. Throws if any rule does not compile. */
-export function syntheticRuleSet(corpus: Corpus, n: number, seed: number): { ruleSet: RuleSet; names: number } {
+export function syntheticRuleSet(
+  corpus: Corpus,
+  n: number,
+  seed: number,
+): { ruleSet: RuleSet; names: number } {
   const { ruleSet, issues } = checkRuleSources(syntheticRuleSources(corpus, n, seed));
   const errors = issues.filter((x) => x.severity === 'error');
   if (errors.length > 0) {

@@ -81,7 +81,9 @@ export async function startWorld(): Promise<World> {
     });
   });
   const endpoints = await ready;
-  const ask = <T>(req: Omit<Request, 'id'>): Promise<T> =>
+  const ask = <T>(
+    req: Request extends infer R ? (R extends Request ? Omit<R, 'id'> : never) : never,
+  ): Promise<T> =>
     new Promise<T>((resolve) => {
       const id = ++seq;
       waiting.set(id, resolve as (v: unknown) => void);
@@ -180,7 +182,11 @@ async function serve(): Promise<void> {
   });
 }
 
-if (process.argv.includes('--serve') && process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (
+  process.argv.includes('--serve') &&
+  process.argv[1] &&
+  fileURLToPath(import.meta.url) === process.argv[1]
+) {
   process.on('disconnect', () => process.exit(0));
   await serve();
 }

@@ -182,9 +182,10 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
   let stagedRules: Rule[] | undefined;
   const stageOf = ctx.stageOf;
   const candidates = ruleSet.candidates(record);
+  const indexed = ruleSet.indexed === true;
   for (let i = 0; i < candidates.length; i++) {
     const rule = candidates[i] as Rule;
-    if (!rule.matches(record)) continue;
+    if (!(indexed && rule.matchesCandidate ? rule.matchesCandidate(record) : rule.matches(record))) continue;
     if ((stageOf ? stageOf(rule) : rule.stage) === 'shadow') {
       // Staged: judged below for what it would have done; it does not act.
       if (stagedRules) stagedRules.push(rule);

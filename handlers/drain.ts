@@ -1,10 +1,19 @@
 /**
  * One drain run: receive from the queue (several receivers in parallel) until it is empty or the run's
- * time budget is spent; decode, claim, decide, make each decision durable, and only then delete.
+ * time budget is spent; decode, decide, make each decision durable, and only then delete.
+ *
+ * Group commit: receivers hand their messages to one committer, which takes everything received while
+ * the previous group was being written and decides it as one group, so the group's writes go out
+ * together (handlers/drain-writes.ts): one BatchGetItem per 100 records to recognise redeliveries, an
+ * engineer's calls joining their verification in one conditional update, decisions recorded 25 to a
+ * BatchWriteItem. What must happen once is a conditional write of its own — a call joins a verification
+ * once (by eventID), an alert is created once (its id comes from the eventID) — so two drainers racing
+ * on one record cannot both ask or page: the loser sees a duplicate. A log decision has no effect but
+ * its audit record, which such a race (a concurrent redelivery to two drainers) could write twice.
  *
  * Delivery guarantees (DESIGN.md): a message is deleted only when every record in it is durable (or
  * was already decided); a message that cannot be decoded is reported and left for the dead-letter
- * queue; a failure to store leaves the message for redelivery; duplicates are absorbed by the claim.
+ * queue; a failure to store leaves the message for redelivery; redeliveries are absorbed as duplicates.
  */
 import type { Logger } from 'pino';
 import { decisionToEcs } from '../audit/ecs.js';
@@ -17,8 +26,9 @@ import { crashPoint } from '../lib/crash-points.js';
 import { remediationsFor } from '../remediation/plans.js';
 import type { RuleSet } from '../rules/types.js';
 import type { Store } from '../store/store.js';
-import type { Counters, VerificationCall } from '../store/types.js';
+import type { Counters, DecisionSummary, VerificationCall } from '../store/types.js';
 import { type Decision, decide, type PolicyConfig } from './decide.js';
+import { createGroupWriter } from './drain-writes.js';
 import type { EngineerDirectory } from './ports.js';
 import { createRunActivity, stageResolver } from './run-activity.js';
 import { silenceLookup, userSilence } from './silences.js';
@@ -47,6 +57,10 @@ export interface DrainOptions {
   visibilityTimeoutSeconds: number;
   /** How long a claim protects a record from other drainers. */
   leaseMs: number;
+  /** The committer waits for this many messages (or for the receivers to stop) before deciding a group. */
+  minGroup?: number;
+  /** Receivers pause while this many messages wait to be decided (memory, and their visibility). */
+  maxPending?: number;
 }
 
 export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
@@ -55,7 +69,12 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   waitSeconds: 1,
   visibilityTimeoutSeconds: 60,
   leaseMs: 60_000,
+  minGroup: 1_000,
+  maxPending: 5_000,
 };
+
+/** How long the committer waits for a group to fill while receivers are still receiving. */
+const GROUP_WAIT_MS = 1_000;
 
 export interface DrainReport {
   startedAt: Date;
@@ -82,6 +101,17 @@ export interface DrainReport {
 type Outcome = 'decided' | 'duplicate' | 'busy' | 'failed';
 
 const dayOf = (d: Date) => d.toISOString().slice(0, 10);
+
+function summaryOf(d: Decision, refs: { verificationId?: string; alertId?: string }): DecisionSummary {
+  return {
+    action: d.action,
+    ruleIds: d.matches.map((m) => m.ruleId),
+    reason: d.reasons[0],
+    verificationId: refs.verificationId,
+    alertId: refs.alertId,
+    silenceIds: d.silence ? [d.silence.id] : undefined,
+  };
+}
 
 export function callOf(d: Decision): VerificationCall {
   const r = d.record;
@@ -175,7 +205,56 @@ export async function drainQueue(
       if (messages.length === 0) return;
       report.received += messages.length;
       crashPoint('after_receive');
-      await processBatch(messages);
+      inbox.push({ messages, receivedAt: Date.now() });
+      pending += messages.length;
+      wake();
+      // Back-pressure: wait while the committer is this far behind.
+      while (pending >= maxPending && !signal?.aborted)
+        await new Promise<void>((r) => waitingReceivers.push(r));
+    }
+  };
+
+  // The group commit: receivers fill `inbox`; one committer decides what has arrived, group by group.
+  const minGroup = Math.max(1, opts.minGroup ?? DEFAULT_DRAIN_OPTIONS.minGroup ?? 1);
+  const maxPending = Math.max(10, opts.maxPending ?? DEFAULT_DRAIN_OPTIONS.maxPending ?? 10);
+  const inbox: { messages: QueueMessage[]; receivedAt: number }[] = [];
+  let pending = 0;
+  let receiving = 0;
+  let wakeCommitter: (() => void) | undefined;
+  const waitingReceivers: (() => void)[] = [];
+  const wake = () => {
+    const w = wakeCommitter;
+    wakeCommitter = undefined;
+    w?.();
+  };
+  const writes = createGroupWriter(deps.store, deps.owner);
+
+  const committer = async () => {
+    for (;;) {
+      if (inbox.length === 0) {
+        if (receiving === 0) return;
+        await new Promise<void>((r) => {
+          wakeCommitter = r;
+        });
+        continue;
+      }
+      // Let a group fill while receivers are still busy: fewer, larger writes.
+      const firstAt = (inbox[0] as { receivedAt: number }).receivedAt;
+      if (receiving > 0 && pending < minGroup && Date.now() - firstAt < GROUP_WAIT_MS) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, GROUP_WAIT_MS - (Date.now() - firstAt));
+          wakeCommitter = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+        continue;
+      }
+      const group = inbox.splice(0, inbox.length);
+      const messages = group.flatMap((g) => g.messages);
+      await processBatch(messages, firstAt);
+      pending -= messages.length;
+      for (const r of waitingReceivers.splice(0)) r();
     }
   };
 
@@ -183,14 +262,11 @@ export async function drainQueue(
   const remediationsByRule = new Map(deps.ruleSet.rules.map((r) => [r.id, r.remediations ?? []]));
   const kindsOfRules = (d: Decision) => d.matches.flatMap((m) => remediationsByRule.get(m.ruleId) ?? []);
 
-  let batchSeq = 0;
-  async function processBatch(messages: QueueMessage[]): Promise<void> {
-    // Each batch claims under its own name: the same record may sit in two batches of this replica,
-    // and a claim renewed by "the same owner" must not let both decide it.
-    const owner = `${deps.owner}#${++batchSeq}`;
-    // A slow batch extends its visibility once, long, rather than letting messages reappear
+  async function processBatch(messages: QueueMessage[], receivedAt: number): Promise<void> {
+    const owner = deps.owner;
+    // A slow group extends its visibility once, long, rather than letting messages reappear
     // (local-aws-sqs counts each extension as a receive, so extensions stay rare).
-    const extendAfterMs = (opts.visibilityTimeoutSeconds * 1000) / 2;
+    const extendAfterMs = Math.max(0, (opts.visibilityTimeoutSeconds * 1000) / 2 - (Date.now() - receivedAt));
     const extender = setTimeout(() => {
       deps.queue
         .extendVisibility(messages, opts.visibilityTimeoutSeconds * 4)
@@ -226,24 +302,30 @@ export async function drainQueue(
       const unique = new Map<string, CloudTrailRecord>();
       for (const records of recordsByMessage.values()) for (const r of records) unique.set(r.eventID, r);
       report.records += unique.size;
-      const claims =
+      // Redeliveries (decided already) and records another drainer holds a live claim on.
+      const known =
         unique.size > 0
-          ? await deps.store.claimEvents([...unique.keys()], owner, opts.leaseMs, clock())
+          ? await deps.store.checkEvents([...unique.keys()], owner, clock())
           : new Map<string, string>();
       const outcomes = new Map<string, Outcome>();
       await Promise.all(
         [...unique.values()].map(async (record) => {
-          const claim = claims.get(record.eventID);
+          const claim = known.get(record.eventID);
           if (claim === 'duplicate') {
             report.duplicates++;
             outcomes.set(record.eventID, 'duplicate');
           } else if (claim === 'busy') {
             report.busy++;
             outcomes.set(record.eventID, 'busy');
-          } else if (claim === 'claimed') {
-            outcomes.set(record.eventID, await decideAndStore(record, owner));
           } else {
-            outcomes.set(record.eventID, 'failed');
+            const tracked = writes.begin();
+            try {
+              const outcome = await decideAndStore(record);
+              if (outcome === 'duplicate') report.duplicates++;
+              outcomes.set(record.eventID, outcome);
+            } finally {
+              tracked.settled();
+            }
           }
         }),
       );
@@ -283,7 +365,7 @@ export async function drainQueue(
     }
   }
 
-  async function decideAndStore(record: CloudTrailRecord, owner: string): Promise<Outcome> {
+  async function decideAndStore(record: CloudTrailRecord): Promise<Outcome> {
     const now = clock();
     try {
       const decision = decide(record, deps.ruleSet, { now, policy: deps.policy, silences: lookup, stageOf });
@@ -299,7 +381,7 @@ export async function drainQueue(
         } else if (resolution.ok) {
           // Kept on the call, for the alert should the verification escalate.
           const fixes = remediationsFor(record, kindsOfRules(decision));
-          const added = await deps.store.addNotifyCall(
+          const added = await writes.addNotifyCall(
             resolution.engineer.key,
             {
               ...callOf(decision),
@@ -313,6 +395,7 @@ export async function drainQueue(
             },
           );
           verificationId = added.verificationId;
+          if (added.duplicate) return await alreadyDecided(record, decision, { verificationId }, now);
           activity.asked(
             decision.matches.map((m) => m.ruleId),
             resolution.engineer.key,
@@ -352,30 +435,17 @@ export async function drainQueue(
           at: now,
         });
         alertId = alert.id;
-        if (created) {
-          report.alertsCreated++;
-          count('alert.created');
-          if (decision.page) count('page.queued');
-        }
+        if (!created) return await alreadyDecided(record, decision, { verificationId, alertId }, now);
+        report.alertsCreated++;
+        count('alert.created');
+        if (decision.page) count('page.queued');
       }
       if (decision.silence) {
         count(`silence.${decision.silence.id}.hits`);
         await deps.store.recordSilenceHit(decision.silence.id, now).catch(() => false);
       }
       deps.audit.write(decisionToEcs(decision, { verificationId, alertId, at: now }));
-      await deps.store.completeEvent(
-        record.eventID,
-        owner,
-        {
-          action: decision.action,
-          ruleIds: decision.matches.map((m) => m.ruleId),
-          reason: decision.reasons[0],
-          verificationId,
-          alertId,
-          silenceIds: decision.silence ? [decision.silence.id] : undefined,
-        },
-        now,
-      );
+      await writes.recordDecision(record.eventID, summaryOf(decision, { verificationId, alertId }), now);
       report.decided++;
       deps.onDecision?.(decision);
       report.byAction[decision.action]++;
@@ -390,12 +460,37 @@ export async function drainQueue(
         { err, eventID: record.eventID },
         `drain: could not store the decision for ${record.eventID}; its message stays for redelivery`,
       );
-      await deps.store.releaseEvent(record.eventID, owner).catch(() => false);
       return 'failed';
     }
   }
 
-  await Promise.all(Array.from({ length: Math.max(1, opts.receivers) }, receiver));
+  /**
+   * The call's effect was already stored — a redelivery after a crash, or another drainer deciding the
+   * same record at the same time: it is that decision, not a second one. Recorded as decided (so later
+   * redeliveries are recognised at once), not audited or counted again.
+   */
+  async function alreadyDecided(
+    record: CloudTrailRecord,
+    decision: Decision,
+    refs: { verificationId?: string; alertId?: string },
+    now: Date,
+  ): Promise<Outcome> {
+    await writes.recordDecision(record.eventID, summaryOf(decision, refs), now);
+    return 'duplicate';
+  }
+
+  receiving = Math.max(1, opts.receivers);
+  await Promise.all([
+    ...Array.from({ length: receiving }, async () => {
+      try {
+        await receiver();
+      } finally {
+        receiving--;
+        wake();
+      }
+    }),
+    committer(),
+  ]);
   report.durationMs = clock().getTime() - startedAt.getTime();
   report.heartbeats = activity.heartbeats;
   report.oldestMessageAgeMs = activity.oldestMessageAgeMs;

@@ -158,7 +158,10 @@ export async function ensureEscalationAlerts(deps: EscalateDeps, at: Date): Prom
   for (const v of await deps.store.listVerifications('ESCALATED', { newestFirst: true, limit: 50 })) {
     if (await deps.store.getAlert(`a_${v.id}`)) continue;
     deps.logger.warn(`sweep: verification ${v.id} escalated without an alert (crash?); raising it now`);
-    await createEscalationAlert(deps, v, 'recovered', at);
+    // The kind is recorded in the transition ("denied_by_engineer: …"): the alert keeps its severity
+    // even when the sweep gets here before the escalation's own winner (it runs concurrently).
+    const kind = /^([a-z_]+):/.exec(v.history.at(-1)?.reason ?? '')?.[1] ?? 'recovered';
+    await createEscalationAlert(deps, v, kind, at);
     raised++;
   }
   return raised;

@@ -197,6 +197,7 @@ export function createHomeService(deps: HomeServiceDeps): HomeService {
 /** Store methods whose success changes what a Home shows. */
 const HOME_CHANGES = [
   'addNotifyCall',
+  'addNotifyCalls',
   'transitionVerification',
   'createAlert',
   'acknowledgeAlert',

@@ -9,6 +9,8 @@
  * - sweep: `verification.sent` (the DM was delivered), `page.sent` (PagerDuty accepted a page)
  * - verify: `verification.confirmed`, `confirm_time.<bucket>`, `rule.<id>.confirmed` (per call)
  * - escalate: `verification.escalated`, `verification.escalated.<kind>`, `rule.<id>.escalated` (per call)
+ * - staged rules (drain): `rule.<id>.staged.match`, `rule.<id>.staged.would_<action>`, `…staged.would_page`
+ * - watchdog: `drain.heartbeats`, `watchdog.opened.<kind>`
  */
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';

@@ -45,8 +45,8 @@ export interface Messenger {
   postAlert(alert: AlertItem): Promise<MessageRef | undefined>;
   /**
    * A follow-up about an alert in the security channel (the watchdog's "recovered"): a reply in the
-   * alert's thread, also shown in the channel, or a new message when the alert was never posted.
+   * alert's thread (`thread`: its channel message), also shown in the channel, or a new message.
    * Throws when it cannot be delivered. Optional: without it the follow-up is only logged.
    */
-  postFollowUp?(alert: AlertItem, text: string): Promise<MessageRef | undefined>;
+  postFollowUp?(text: string, thread?: MessageRef): Promise<MessageRef | undefined>;
 }

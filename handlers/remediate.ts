@@ -55,7 +55,7 @@ const describeStatus = (r: AlertRemediation): string => {
     case 'failed':
       return `It already ran and failed (pressed by <@${r.by}>); finish it by hand.`;
     default:
-      return 'It is available.';
+      return 'It is available: press it again.';
   }
 };
 
@@ -65,7 +65,13 @@ const describeStatus = (r: AlertRemediation): string => {
  */
 export async function remediate(
   deps: RemediateDeps,
-  input: { alertId: string; remediationId: string; userId: string },
+  input: {
+    alertId: string;
+    remediationId: string;
+    userId: string;
+    /** Tells the presser how it goes while they wait (the Duo push is on its way). */
+    progress?: (text: string) => Promise<unknown>;
+  },
 ): Promise<RemediateResult> {
   const clock = deps.clock ?? (() => new Date());
   const { alertId, remediationId, userId } = input;
@@ -157,7 +163,12 @@ export async function remediate(
       {},
       r,
     );
-    return { outcome: 'ignored', message: now ? describeStatus(now) : 'That remediation no longer exists.' };
+    const message = !now
+      ? 'That remediation no longer exists.'
+      : now.status === 'available'
+        ? 'That alert was resolved meanwhile. Nothing was changed.'
+        : describeStatus(now);
+    return { outcome: 'ignored', message };
   }
   audit(
     'requested',
@@ -170,7 +181,7 @@ export async function remediate(
 
   // 2. The second factor: the presser's own Duo push. Nothing has been called yet, so a no releases it.
   if (deps.requireDuo) {
-    const confirmed = await confirmWithDuo(deps, userId, alertId, r);
+    const confirmed = await confirmWithDuo(deps, userId, alertId, r, input.progress);
     if (!confirmed.ok) {
       const at = clock();
       if (confirmed.reason === 'aborted') {
@@ -363,6 +374,7 @@ async function confirmWithDuo(
   userId: string,
   alertId: string,
   r: AlertRemediation,
+  progress?: (text: string) => Promise<unknown>,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
   if (!deps.duo) return { ok: false, reason: 'Duo is not configured' };
   const username = await deps.duoUsername(userId).catch(() => undefined);
@@ -380,6 +392,9 @@ async function confirmWithDuo(
     enrolled.device,
   );
   if ('error' in push) return { ok: false, reason: `the push could not be sent (${push.error})` };
+  await progress?.(
+    `Approve the Duo push on your phone to run ${commandKey(r.plan)} in ${r.plan.account}.`,
+  )?.catch(() => undefined);
   const outcome = await waitForPush(deps.duo, push.txid, {
     timeoutMs: deps.duoTimeoutMs,
     intervalMs: deps.duoPollIntervalMs,

@@ -8,7 +8,7 @@ import type { AuditTrail } from '../audit/trail.js';
 import type { Pager } from '../integrations/pagerduty.js';
 import { crashPoint } from '../lib/crash-points.js';
 import { AlreadyDecidedError } from '../store/errors.js';
-import type { Store } from '../store/store.js';
+import type { ChannelOutcome, Store } from '../store/store.js';
 import type { AlertItem, MessageRef, Verification } from '../store/types.js';
 import { ensureEscalationAlerts, escalateVerification } from './escalate.js';
 import { recordCounters } from './metrics.js';
@@ -31,8 +31,36 @@ export interface SweepDeps {
   owner?: string;
 }
 
-/** Longest a replica holds an alert's post-and-page lease (a Slack post and a 10 s page, with retries). */
+/** Longest a replica holds the outbox lease between renewals (Slack posts and 10 s pages, with retries). */
 const PAGE_LEASE_MS = 120_000;
+/** The alert outbox is worked by one replica at a time, under this lease. */
+const OUTBOX_LEASE = 'sweep#pages';
+/** Alerts posted and paged at once, and questions sent at once. */
+const SWEEP_CONCURRENCY = 8;
+/**
+ * While the drain left a backlog, a question opened this recently is held back: more calls of the
+ * same burst are probably still on the queue, and one DM that shows them all beats a DM and its edits.
+ */
+export const BACKLOG_HOLD_MS = 60_000;
+
+export interface SweepOptions {
+  /** The drain stopped on its time budget with messages left: hold fresh questions (BACKLOG_HOLD_MS). */
+  backlog?: boolean;
+}
+
+/** Runs `fn` over `items`, `concurrency` at a time. */
+async function eachLimit<T>(
+  items: readonly T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++] as T);
+    }),
+  );
+}
 
 export interface SweepReport {
   questionsSent: number;
@@ -50,7 +78,7 @@ export function nextPageAttempt(attempts: number, now: Date, retryAfterMs?: numb
   return new Date(now.getTime() + Math.max(backoff, retryAfterMs ?? 0));
 }
 
-export async function sweep(deps: SweepDeps): Promise<SweepReport> {
+export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<SweepReport> {
   const clock = deps.clock ?? (() => new Date());
   const report: SweepReport = {
     questionsSent: 0,
@@ -71,10 +99,10 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     }
   };
 
-  // 1. Questions: deadlines first (fail closed), then DMs to send and to update.
+  // 1. Questions: deadlines first (fail closed), then DMs to send and to update (a few at a time).
   const open = await deps.store.listVerifications('OPEN', { limit: 500 });
   const staleMs = deps.staleSendMs ?? 120_000;
-  for (const v of open) {
+  await eachLimit(open, SWEEP_CONCURRENCY, async (v) => {
     await guard(`verification ${v.id}`, async () => {
       const now = clock();
       if (v.dmStatus === 'pending' && (await deps.store.findOpenVerification(v.engineerKey))?.id !== v.id) {
@@ -110,6 +138,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
         }
         return;
       }
+      if (opts.backlog && now.getTime() - Date.parse(v.createdAt) < BACKLOG_HOLD_MS) return;
       const staleSend = v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > staleMs;
       if (v.dmStatus === 'pending' || staleSend) {
         if ((await sendQuestion(deps, v, now)) === 'sent') report.questionsSent++;
@@ -118,7 +147,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
         report.questionsUpdated++;
       }
     });
-  }
+  });
   // A DUO_PENDING verification past its deadline was never answered by Duo (or its poller died).
   for (const v of await deps.store.listVerifications('DUO_PENDING', { dueBefore: clock(), limit: 200 })) {
     await guard(`verification ${v.id}`, async () => {
@@ -138,27 +167,41 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
     await ensureEscalationAlerts(deps, clock());
   });
 
-  // 2. Alerts: post in the channel, then page, until PagerDuty accepts.
-  for (const listed of await deps.store.listDuePages(clock(), 200)) {
-    await guard(`alert ${listed.id}`, async () => {
-      // Replicas sweep the same outbox: without the lease two of them post and page the same alert.
-      const lease = `page#${listed.id}`;
-      const owner = deps.owner;
-      if (owner && !(await deps.store.acquireLease(lease, owner, PAGE_LEASE_MS, clock()))) return;
-      try {
-        // Read again under the lease: another replica may have finished it since the listing.
-        const alert = owner ? await deps.store.getAlert(listed.id) : listed;
-        if (alert?.pageStatus !== 'pending') return;
-        if (alert.channelStatus === 'pending' || alert.channelStatus === 'failed') {
-          if (await postAlert(deps, alert, clock())) report.alertsPosted++;
-        }
-        const result = await pageAlert(deps, alert, clock());
-        if (result === 'sent') report.pagesSent++;
-        else if (result === 'failed') report.pageFailures++;
-      } finally {
-        if (owner) await deps.store.releaseLease(lease, owner).catch(() => false);
-      }
-    });
+  // 2. Alerts: post in the channel, then page, until PagerDuty accepts. Replicas sweep the same outbox:
+  // one works it at a time, under a lease, so no alert is posted or paged twice.
+  const owner = deps.owner;
+  if (owner && !(await deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock()))) return report;
+  try {
+    const pagesSent = { n: 0 };
+    const seen = new Set<string>();
+    for (;;) {
+      const listed = (await deps.store.listDuePages(clock(), 200)).filter((a) => !seen.has(a.id));
+      if (listed.length === 0) break;
+      for (const a of listed) seen.add(a.id);
+      // Read again (strongly consistent; the listing is an index): another replica may have finished some.
+      const alerts = owner ? await deps.store.getAlerts(listed.map((a) => a.id)) : listed;
+      await eachLimit(
+        alerts.filter((a) => a.pageStatus === 'pending'),
+        SWEEP_CONCURRENCY,
+        (alert) =>
+          guard(`alert ${alert.id}`, async () => {
+            let channel: ChannelOutcome | undefined;
+            if (alert.channelStatus === 'pending' || alert.channelStatus === 'failed') {
+              channel = await postAlert(deps, alert);
+              if (channel.channelStatus === 'sent') report.alertsPosted++;
+            }
+            const result = await pageAlert(deps, alert, clock(), channel);
+            if (result === 'sent') {
+              report.pagesSent++;
+              pagesSent.n++;
+            } else if (result === 'failed') report.pageFailures++;
+          }),
+      );
+      if (owner) await deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock());
+    }
+    if (pagesSent.n > 0) await recordCounters(deps, clock(), { 'page.sent': pagesSent.n });
+  } finally {
+    if (owner) await deps.store.releaseLease(OUTBOX_LEASE, owner).catch(() => false);
   }
   return report;
 }
@@ -252,20 +295,17 @@ async function refreshQuestion(deps: SweepDeps, v: Verification, now: Date): Pro
   });
 }
 
-async function postAlert(deps: SweepDeps, alert: AlertItem, now: Date): Promise<boolean> {
+/** Post the alert in the channel; where it went is stored with the page's outcome (one write). */
+async function postAlert(deps: SweepDeps, alert: AlertItem): Promise<ChannelOutcome> {
   try {
     const ref = await deps.messenger.postAlert(alert);
-    await deps.store.updateAlert(alert.id, { set: { channelMessage: ref, channelStatus: 'sent' }, at: now });
-    return true;
+    return { channelMessage: ref, channelStatus: 'sent' };
   } catch (err) {
     deps.logger.warn(
       { err, alertId: alert.id },
       `sweep: alert ${alert.id} could not be posted in the channel; the page still goes out`,
     );
-    await deps.store
-      .updateAlert(alert.id, { set: { channelStatus: 'failed' }, at: now })
-      .catch(() => undefined);
-    return false;
+    return { channelStatus: 'failed' };
   }
 }
 
@@ -273,10 +313,11 @@ async function pageAlert(
   deps: SweepDeps,
   alert: AlertItem,
   now: Date,
+  channel: ChannelOutcome | undefined,
 ): Promise<'sent' | 'failed' | 'skipped'> {
   // A watchdog condition that recovered before its page went out is not paged any more.
   if (alert.page === false || (alert.kind === 'watchdog' && alert.state === 'RESOLVED')) {
-    await deps.store.markPageSent(alert.id, now);
+    await deps.store.markPageSent(alert.id, now, channel);
     return 'skipped';
   }
   const result = await deps.pager.trigger({
@@ -297,19 +338,20 @@ async function pageAlert(
     },
     links: alert.channelLink ? [{ href: alert.channelLink, text: 'Alert in Slack' }] : undefined,
   });
-  if (result.ok) {
-    if (await deps.store.markPageSent(alert.id, now)) await recordCounters(deps, now, { 'page.sent': 1 });
-    return 'sent';
-  }
+  if (result.ok) return (await deps.store.markPageSent(alert.id, now, channel)) ? 'sent' : 'skipped';
   const attempts = alert.pageAttempts + 1;
   deps.logger.warn(
     { alertId: alert.id, attempts, reason: result.reason },
     `sweep: page for ${alert.id} failed (${result.reason}); retrying with the same dedup_key`,
   );
-  await deps.store.recordPageFailure(alert.id, {
-    at: now,
-    error: result.reason,
-    nextAttemptAt: nextPageAttempt(attempts, now, result.ok ? undefined : result.retryAfterMs),
-  });
+  await deps.store.recordPageFailure(
+    alert.id,
+    {
+      at: now,
+      error: result.reason,
+      nextAttemptAt: nextPageAttempt(attempts, now, result.ok ? undefined : result.retryAfterMs),
+    },
+    channel,
+  );
   return 'failed';
 }

@@ -232,7 +232,7 @@ export function createWatchdog(deps: WatchdogDeps): Watchdog {
       const alert = await deps.store.getAlert(inc.alertId);
       const text = followUpText(inc, alert);
       try {
-        if (deps.messenger.postFollowUp && alert) await deps.messenger.postFollowUp(alert, text);
+        if (deps.messenger.postFollowUp) await deps.messenger.postFollowUp(text, alert?.channelMessage);
         else deps.logger.info(`watchdog: ${text}`);
       } catch (err) {
         deps.logger.warn(

@@ -45,8 +45,8 @@ export function shadowMessenger(logger: Logger, print: Print = printToStdout): M
       logger.debug({ blocks: msg.blocks }, 'shadow: alert Block Kit');
       return { channel: 'shadow:alerts', ts: fakeTs() };
     },
-    async postFollowUp(alert: AlertItem, text: string): Promise<MessageRef | undefined> {
-      print(`[shadow] would post in the alert channel, following up ${alert.id}: ${text}`);
+    async postFollowUp(text: string, thread?: MessageRef): Promise<MessageRef | undefined> {
+      print(`[shadow] would post in the alert channel${thread ? " (in the alert's thread)" : ''}: ${text}`);
       return { channel: 'shadow:alerts', ts: fakeTs() };
     },
   };

@@ -56,7 +56,7 @@ export function createSlackDirectory(opts: SlackDirectoryOptions): SlackDirector
     return { ok: true, user: { id: u.id, email: u.profile?.email, name: u.name } };
   };
 
-  const byEmail = async (email: string): Promise<Lookup> => {
+  const lookupByEmail = async (email: string): Promise<Lookup> => {
     try {
       const r = await opts.client.users.lookupByEmail({ email });
       return usable(r.user, email);
@@ -65,6 +65,28 @@ export function createSlackDirectory(opts: SlackDirectoryOptions): SlackDirector
       if (code === 'users_not_found') return { ok: false, reason: `no Slack user has the email ${email}` };
       throw err;
     }
+  };
+  // By email too, and while in flight: one engineer reaches us as several principals (an IAM user and
+  // Identity Center sessions, in several accounts), often in the same burst; Slack is asked once.
+  const byEmailCache = new Map<string, { until: number; lookup: Promise<Lookup> }>();
+  const byEmail = (email: string): Promise<Lookup> => {
+    const key = email.toLowerCase();
+    const hit = byEmailCache.get(key);
+    if (hit && hit.until > now()) return hit.lookup;
+    const lookup = lookupByEmail(email);
+    const entry = { until: now() + ttl, lookup };
+    byEmailCache.set(key, entry);
+    if (byEmailCache.size > 10_000) byEmailCache.delete(byEmailCache.keys().next().value as string);
+    lookup.then(
+      (l) => {
+        if (!l.ok) entry.until = now() + ttl / 10;
+      },
+      () => {
+        // The directory could not answer: not remembered, the next call asks again.
+        if (byEmailCache.get(key) === entry) byEmailCache.delete(key);
+      },
+    );
+    return lookup;
   };
 
   const byId = async (id: string): Promise<Lookup> => {

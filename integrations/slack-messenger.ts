@@ -54,13 +54,12 @@ export function createSlackMessenger(opts: SlackMessengerOptions): Messenger & {
   return {
     async askEngineer(q) {
       const user = q.verification.engineerKey;
-      const open = await wrap('conversations.open', () => opts.client.conversations.open({ users: user }));
-      const channel = open.channel?.id;
-      if (!channel) throw new MessengerError(`Slack conversations.open returned no channel for ${user}`);
       const msg = render(q);
+      // Posted to the user id: Slack delivers it in the app's DM with them and answers with that DM's
+      // channel id, so no conversations.open call is needed (one Web API call per question).
       const posted = await wrap('chat.postMessage', () =>
         opts.client.chat.postMessage({
-          channel,
+          channel: user,
           text: msg.text,
           blocks: msg.blocks,
           unfurl_links: false,
@@ -71,7 +70,9 @@ export function createSlackMessenger(opts: SlackMessengerOptions): Messenger & {
           },
         }),
       );
-      if (!posted.ts) throw new MessengerError('Slack chat.postMessage returned no ts');
+      const channel = posted.channel;
+      if (!posted.ts || !channel)
+        throw new MessengerError(`Slack chat.postMessage to ${user} returned no ts or channel`);
       return { channel, ts: posted.ts };
     },
     async findQuestion(v) {
@@ -147,8 +148,7 @@ export function createSlackMessenger(opts: SlackMessengerOptions): Messenger & {
         throw err;
       }
     },
-    async postFollowUp(alert: AlertItem, text: string): Promise<MessageRef | undefined> {
-      const thread = alert.channelMessage;
+    async postFollowUp(text: string, thread?: MessageRef): Promise<MessageRef | undefined> {
       const channel = thread?.channel ?? opts.alertChannel;
       if (!channel) throw new MessengerError('no alert channel configured (SECBOT_ALERT_CHANNEL)');
       const blocks = [{ type: 'section' as const, text: { type: 'mrkdwn' as const, text, verbatim: true } }];

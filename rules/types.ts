@@ -73,6 +73,12 @@ export interface Rule {
   tests: RuleTestCase[];
   /** True when the record matches the rule's detection. Never throws. */
   matches(record: CloudTrailRecord): boolean;
+  /**
+   * `matches` for a record whose eventName and eventSource are among the rule's pins (compared with
+   * A–Z folded): what an indexed RuleSet guarantees for its candidates. Leaves out the equality tests
+   * the pins imply. Absent when there is nothing to leave out.
+   */
+  matchesCandidate?(record: CloudTrailRecord): boolean;
 }
 
 export type RuleIssueSeverity = 'error' | 'warning';
@@ -96,4 +102,9 @@ export interface RuleSet {
   warnings: RuleIssue[];
   /** Rules that may match this record (by the event-source/name index), in load order. */
   candidates(record: CloudTrailRecord): readonly Rule[];
+  /**
+   * True when `candidates` only returns rules whose eventName and eventSource pins hold for the record
+   * (A–Z folded), so `Rule.matchesCandidate` may stand in for `Rule.matches` (buildRuleSet's index).
+   */
+  readonly indexed?: boolean;
 }

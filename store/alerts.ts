@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   attempt,
+  batchGetRaw,
   CONDITION_FAILED,
   getRaw,
   historyOf,
@@ -17,7 +18,7 @@ import { AlreadyDecidedError, NotFoundError, StoreError } from './errors.js';
 import { Expr, fromItem, toItem, Update } from './marshal.js';
 import { newRemediations, remediationsOf } from './remediations.js';
 import { GSI1, gsi, keys } from './schema.js';
-import type { AlertUpdate } from './store.js';
+import type { AlertUpdate, ChannelOutcome } from './store.js';
 import type {
   AlertItem,
   AlertKind,
@@ -64,6 +65,17 @@ export function toAlert(raw: Record<string, unknown>): AlertItem {
     resolvedBy: read.str(raw, 'resolvedBy'),
     ...remediationsOf(raw),
   };
+}
+
+/** Several alerts by id, strongly consistent, one BatchGetItem per 100 (missing ones left out). */
+export async function getAlerts(ctx: StoreContext, ids: readonly string[]): Promise<AlertItem[]> {
+  if (ids.length === 0) return [];
+  const raws = await batchGetRaw(
+    ctx,
+    'getAlerts',
+    [...new Set(ids)].map((id) => keys.alert(id)),
+  );
+  return raws.filter((r) => r.entity === 'alert').map(toAlert);
 }
 
 export async function getAlert(ctx: StoreContext, id: string): Promise<AlertItem | undefined> {
@@ -172,13 +184,19 @@ export async function listAlerts(
     .slice(0, limit);
 }
 
-export async function markPageSent(ctx: StoreContext, id: string, at: Date): Promise<boolean> {
+export async function markPageSent(
+  ctx: StoreContext,
+  id: string,
+  at: Date,
+  channel?: ChannelOutcome,
+): Promise<boolean> {
   const x = new Expr();
   const u = new Update(x).assign({
     pageStatus: 'sent',
     pageSentAt: at.toISOString(),
     updatedAt: at.toISOString(),
     nextAttemptAt: null,
+    ...channelFields(channel),
   });
   // Off the outbox, onto the by-state listing (stateKey holds `ALERT#<state>`).
   u.set.push(`${x.name('gsi1pk')} = ${x.name('stateKey')}`, `${x.name('gsi1sk')} = ${x.name('createdAt')}`);
@@ -196,10 +214,21 @@ export async function markPageSent(ctx: StoreContext, id: string, at: Date): Pro
   return r !== CONDITION_FAILED;
 }
 
+function channelFields(channel: ChannelOutcome | undefined): Record<string, unknown> {
+  if (!channel) return {};
+  return {
+    channelStatus: channel.channelStatus,
+    channelMessage: channel.channelMessage
+      ? { channel: channel.channelMessage.channel, ts: channel.channelMessage.ts }
+      : undefined,
+  };
+}
+
 export async function recordPageFailure(
   ctx: StoreContext,
   id: string,
   failure: { at: Date; error: string; nextAttemptAt: Date },
+  channel?: ChannelOutcome,
 ): Promise<boolean> {
   const x = new Expr();
   const next = failure.nextAttemptAt.toISOString();
@@ -209,6 +238,7 @@ export async function recordPageFailure(
     nextAttemptAt: next,
     gsi1sk: next,
     updatedAt: failure.at.toISOString(),
+    ...channelFields(channel),
   });
   u.add.push(`${x.name('pageAttempts')} ${x.value(1)}`);
   const r = await attempt('recordPageFailure', () =>

@@ -55,10 +55,13 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     claimEvents: (eventIds, owner, leaseMs, now) => events.claimEvents(ctx, eventIds, owner, leaseMs, now),
     completeEvent: (eventId, owner, decision, now) =>
       events.completeEvent(ctx, eventId, owner, decision, now),
+    checkEvents: (eventIds, owner, now) => events.checkEvents(ctx, eventIds, owner, now),
+    recordDecisions: (entries, now) => events.recordDecisions(ctx, entries, now),
     releaseEvent: (eventId, owner) => events.releaseEvent(ctx, eventId, owner),
     getEventClaim: (eventId, now) => events.getEventClaim(ctx, eventId, now),
 
     addNotifyCall: (engineerKey, c, opts) => verifications.addNotifyCall(ctx, engineerKey, c, opts),
+    addNotifyCalls: (engineerKey, calls, opts) => verifications.addNotifyCalls(ctx, engineerKey, calls, opts),
     getVerification: (id) => verifications.getVerification(ctx, id),
     findOpenVerification: (engineerKey) => verifications.findOpenVerification(ctx, engineerKey),
     listEngineerVerifications: (engineerKey, opts) =>
@@ -73,8 +76,9 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     getAlert: (id) => alerts.getAlert(ctx, id),
     listDuePages: (now, limit) => alerts.listDuePages(ctx, now, limit),
     listAlerts: (state, opts) => alerts.listAlerts(ctx, state, opts),
-    markPageSent: (id, at) => alerts.markPageSent(ctx, id, at),
-    recordPageFailure: (id, failure) => alerts.recordPageFailure(ctx, id, failure),
+    getAlerts: (ids) => alerts.getAlerts(ctx, ids),
+    markPageSent: (id, at, channel) => alerts.markPageSent(ctx, id, at, channel),
+    recordPageFailure: (id, failure, channel) => alerts.recordPageFailure(ctx, id, failure, channel),
     acknowledgeAlert: (id, by, at) => alerts.acknowledgeAlert(ctx, id, by, at),
     resolveAlert: (id, by, at, reason) => alerts.resolveAlert(ctx, id, by, at, reason),
     updateAlert: (id, input) => alerts.updateAlert(ctx, id, input),

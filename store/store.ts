@@ -15,6 +15,7 @@ import type {
   EventClaim,
   Incident,
   IncidentState,
+  MessageRef,
   NewAlert,
   NewIncident,
   NewSilence,
@@ -27,6 +28,12 @@ import type {
   VerificationPatch,
   VerificationState,
 } from './types.js';
+
+/** The alert's channel post, stored in the same write as its page's outcome (`markPageSent`, `recordPageFailure`). */
+export interface ChannelOutcome {
+  channelMessage?: MessageRef;
+  channelStatus: ChannelStatus;
+}
 
 export { createDynamoStore, type DynamoStoreOptions } from './dynamo-store.js';
 
@@ -91,6 +98,19 @@ export interface Store {
   ): Promise<Map<string, ClaimResult>>;
   /** Store the decision and mark the event decided. Throws `ClaimLostError` if another owner holds it. */
   completeEvent(eventId: string, owner: string, decision: DecisionSummary, now?: Date): Promise<EventClaim>;
+  /**
+   * The drain's pre-filter, without claiming: `'duplicate'` for decided ids, `'busy'` for ids another
+   * drainer holds under a live claim; ids not in the map are free (one BatchGetItem per 100 ids).
+   */
+  checkEvents(eventIds: readonly string[], owner: string, now?: Date): Promise<Map<string, ClaimResult>>;
+  /**
+   * Mark events decided with their decisions, 25 per BatchWriteItem (unconditional: what must happen
+   * once — a call joining a verification, an alert — is a conditional write of its own).
+   */
+  recordDecisions(
+    entries: readonly { eventId: string; owner: string; decision: DecisionSummary }[],
+    now?: Date,
+  ): Promise<void>;
   /** Give up a claim we hold (decision failed) so a redelivery can retry at once. */
   releaseEvent(eventId: string, owner: string): Promise<boolean>;
   getEventClaim(eventId: string, now?: Date): Promise<EventClaim | undefined>;
@@ -105,6 +125,15 @@ export interface Store {
     call: VerificationCall,
     opts: { now: Date; deadline: Date },
   ): Promise<AddNotifyCallResult>;
+  /**
+   * `addNotifyCall` for several calls of one engineer: fewer writes, the same guarantees call by call.
+   * `verificationId` hints where this engineer's calls last joined. Results follow the order of `calls`.
+   */
+  addNotifyCalls(
+    engineerKey: string,
+    calls: readonly VerificationCall[],
+    opts: { now: Date; deadline: Date; verificationId?: string },
+  ): Promise<AddNotifyCallResult[]>;
   getVerification(id: string): Promise<Verification | undefined>;
   /** The engineer's OPEN verification, if any. */
   findOpenVerification(engineerKey: string): Promise<Verification | undefined>;
@@ -138,14 +167,20 @@ export interface Store {
   /** Create the alert unless it exists (idempotent); returns the stored alert either way. */
   createAlert(input: NewAlert): Promise<{ alert: AlertItem; created: boolean }>;
   getAlert(id: string): Promise<AlertItem | undefined>;
+  /** Several alerts, strongly consistent (one BatchGetItem per 100); missing ones are left out. */
+  getAlerts(ids: readonly string[]): Promise<AlertItem[]>;
   /** Alerts whose page is pending and due at `now`, oldest first. */
   listDuePages(now: Date, limit?: number): Promise<AlertItem[]>;
   /** Alerts in a state, newest first (including those whose page is still pending). */
   listAlerts(state: AlertState, opts?: { limit?: number }): Promise<AlertItem[]>;
   /** Mark the page delivered; false when it was not pending (someone else marked it). */
-  markPageSent(id: string, at: Date): Promise<boolean>;
+  markPageSent(id: string, at: Date, channel?: ChannelOutcome): Promise<boolean>;
   /** Count a failed page and schedule the next attempt; false when it was not pending. */
-  recordPageFailure(id: string, failure: { at: Date; error: string; nextAttemptAt: Date }): Promise<boolean>;
+  recordPageFailure(
+    id: string,
+    failure: { at: Date; error: string; nextAttemptAt: Date },
+    channel?: ChannelOutcome,
+  ): Promise<boolean>;
   /** OPEN → ACKNOWLEDGED. Throws `AlreadyDecidedError` otherwise. */
   acknowledgeAlert(id: string, by: string, at?: Date): Promise<AlertItem>;
   /** OPEN | ACKNOWLEDGED → RESOLVED. Throws `AlreadyDecidedError` otherwise. */

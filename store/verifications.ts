@@ -7,6 +7,7 @@ import { DeleteItemCommand, PutItemCommand, UpdateItemCommand } from '@aws-sdk/c
 import {
   attempt,
   batchGetRaw,
+  batchWriteRaw,
   CONDITION_FAILED,
   call,
   getRaw,
@@ -216,73 +217,134 @@ export async function listEngineerVerifications(
 // ------------------------------------------------------------------------------------------------
 // addNotifyCall
 
-type JoinOutcome = { kind: 'joined'; callCount: number } | { kind: 'duplicate' } | { kind: 'not_open' };
+/** Calls joined with one conditional UpdateItem (the expression stays well under DynamoDB's 4 KB). */
+const JOIN_CHUNK = 40;
 
-async function joinVerification(
+type ChunkOutcome = { kind: 'joined'; callCount: number } | { kind: 'conflict' };
+
+/** Join `calls` (at most JOIN_CHUNK) in one conditional update: the header is OPEN and none has joined. */
+async function joinChunk(
   ctx: StoreContext,
   vid: string,
-  c: VerificationCall,
+  calls: readonly VerificationCall[],
   now: Date,
-): Promise<JoinOutcome> {
+): Promise<ChunkOutcome> {
   const x = new Expr();
   const u = new Update(x);
-  u.set.push(`${x.path('joined', c.eventId)} = ${x.value(c.eventTime)}`);
+  const conds = [`${x.name('state')} = ${x.value('OPEN')}`];
+  for (const c of calls) {
+    u.set.push(`${x.path('joined', c.eventId)} = ${x.value(c.eventTime)}`);
+    conds.push(`attribute_not_exists(${x.path('joined', c.eventId)})`);
+  }
   u.assign({ needsUpdate: true, lastCallAt: now.toISOString(), updatedAt: now.toISOString() });
-  u.add.push(`${x.name('callCount')} ${x.value(1)}`);
-  const cond = `${x.name('state')} = ${x.value('OPEN')} AND attribute_not_exists(${x.path('joined', c.eventId)})`;
+  u.add.push(`${x.name('callCount')} ${x.value(calls.length)}`);
   const r = await attempt('addNotifyCall', () =>
     ctx.client.send(
       new UpdateItemCommand({
         TableName: ctx.table,
         Key: toItem(keys.verification(vid)),
         UpdateExpression: u.toString(),
-        ConditionExpression: cond,
+        ConditionExpression: conds.join(' AND '),
         ReturnValues: 'UPDATED_NEW',
         ...x.params(),
       }),
     ),
   );
-  if (r !== CONDITION_FAILED) {
-    return { kind: 'joined', callCount: Number(r.Attributes?.callCount?.N ?? 0) };
-  }
-  const current = await getRaw(ctx, 'addNotifyCall', keys.verification(vid), now);
-  if (
-    current?.state === 'OPEN' &&
-    read.obj<Record<string, unknown>>(current, 'joined')?.[c.eventId] !== undefined
-  ) {
-    return { kind: 'duplicate' };
-  }
-  return { kind: 'not_open' };
+  if (r === CONDITION_FAILED) return { kind: 'conflict' };
+  return { kind: 'joined', callCount: Number(r.Attributes?.callCount?.N ?? 0) };
 }
 
-async function putCallItem(ctx: StoreContext, vid: string, c: VerificationCall, now: Date): Promise<void> {
-  // A plain put: the header already holds the membership, so writing the details again is harmless.
-  const k = keys.verificationCall(vid, c.eventTime, c.eventId);
-  await call('addNotifyCall', () =>
-    ctx.client.send(
-      new PutItemCommand({
-        TableName: ctx.table,
-        Item: toItem({
-          ...k,
-          entity: 'call',
-          verificationId: vid,
-          // Remediations live on the call item only (the header's preview stays small).
-          call: { ...callSummary(c), remediations: c.remediations, remediationGaps: c.remediationGaps },
-          ttl: ttlAfter(now, ctx.retention.closedDays + CALL_EXTRA_DAYS),
-        }),
-      }),
-    ),
-  );
+interface JoinResult {
+  joined: VerificationCall[];
+  /** Already members (a redelivery, or another drainer that joined them first). */
+  duplicates: VerificationCall[];
+  /** Not joined because the verification is no longer OPEN. */
+  rest: VerificationCall[];
 }
 
-async function appendPreview(ctx: StoreContext, vid: string, c: VerificationCall): Promise<void> {
+/**
+ * Join calls to an OPEN verification, JOIN_CHUNK per conditional update. A chunk whose condition fails is
+ * sorted out against the header: members become duplicates and the others are tried again, unless the
+ * verification has left OPEN (then they are returned in `rest`).
+ */
+async function joinVerification(
+  ctx: StoreContext,
+  vid: string,
+  calls: readonly VerificationCall[],
+  now: Date,
+): Promise<JoinResult> {
+  const out: JoinResult = { joined: [], duplicates: [], rest: [] };
+  const queue = [...calls];
+  for (let conflicts = 0; queue.length > 0; ) {
+    const chunk = queue.splice(0, JOIN_CHUNK);
+    const r = await joinChunk(ctx, vid, chunk, now);
+    if (r.kind === 'joined') {
+      out.joined.push(...chunk);
+      // The first PREVIEW_CALLS calls of a verification are kept on its header.
+      const slots = PREVIEW_CALLS - (r.callCount - chunk.length);
+      if (slots > 0) await appendPreview(ctx, vid, chunk.slice(0, slots));
+      continue;
+    }
+    const current = await getRaw(ctx, 'addNotifyCall', keys.verification(vid), now);
+    if (current?.state !== 'OPEN') {
+      out.rest.push(...chunk, ...queue);
+      break;
+    }
+    const members = read.obj<Record<string, unknown>>(current, 'joined') ?? {};
+    const fresh = chunk.filter((c) => members[c.eventId] === undefined);
+    out.duplicates.push(...chunk.filter((c) => members[c.eventId] !== undefined));
+    queue.unshift(...fresh);
+    // A condition that fails with no member among the chunk is a race with another joiner: try again.
+    if (fresh.length === chunk.length && ++conflicts > MAX_ROUNDS) {
+      throw new StoreError(
+        'addNotifyCall',
+        new Error(`cannot join calls to ${vid}: condition keeps failing`),
+      );
+    }
+  }
+  return out;
+}
+
+/** The call items (details beside the header's membership); plain puts, so writing again is harmless. */
+async function putCallItems(
+  ctx: StoreContext,
+  vid: string,
+  calls: readonly VerificationCall[],
+  now: Date,
+): Promise<void> {
+  if (calls.length === 0) return;
+  const ttl = ttlAfter(now, ctx.retention.closedDays + CALL_EXTRA_DAYS);
+  const item = (c: VerificationCall) => ({
+    ...keys.verificationCall(vid, c.eventTime, c.eventId),
+    entity: 'call',
+    verificationId: vid,
+    // Remediations live on the call item only (the header's preview stays small).
+    call: { ...callSummary(c), remediations: c.remediations, remediationGaps: c.remediationGaps },
+    ttl,
+  });
+  if (calls.length === 1) {
+    await call('addNotifyCall', () =>
+      ctx.client.send(
+        new PutItemCommand({ TableName: ctx.table, Item: toItem(item(calls[0] as VerificationCall)) }),
+      ),
+    );
+    return;
+  }
+  await batchWriteRaw(ctx, 'addNotifyCall', calls.map(item));
+}
+
+async function appendPreview(
+  ctx: StoreContext,
+  vid: string,
+  calls: readonly VerificationCall[],
+): Promise<void> {
   const x = new Expr();
   await call('addNotifyCall', () =>
     ctx.client.send(
       new UpdateItemCommand({
         TableName: ctx.table,
         Key: toItem(keys.verification(vid)),
-        UpdateExpression: `SET ${x.name('preview')} = list_append(${x.name('preview')}, ${x.value([callSummary(c)])})`,
+        UpdateExpression: `SET ${x.name('preview')} = list_append(${x.name('preview')}, ${x.value(calls.map(callSummary))})`,
         ConditionExpression: `attribute_exists(${x.name('pk')})`,
         ...x.params(),
       }),
@@ -296,7 +358,7 @@ async function appendPreview(ctx: StoreContext, vid: string, c: VerificationCall
 async function createHeader(
   ctx: StoreContext,
   engineerKey: string,
-  c: VerificationCall,
+  calls: readonly VerificationCall[],
   now: Date,
   deadline: Date,
 ): Promise<string> {
@@ -311,9 +373,9 @@ async function createHeader(
     createdAt: nowIso,
     updatedAt: nowIso,
     deadline: deadline.toISOString(),
-    callCount: 1,
-    joined: { [c.eventId]: c.eventTime },
-    preview: [callSummary(c)],
+    callCount: calls.length,
+    joined: Object.fromEntries(calls.map((c) => [c.eventId, c.eventTime])),
+    preview: calls.slice(0, PREVIEW_CALLS).map(callSummary),
     lastCallAt: nowIso,
     history: [],
     dmStatus: 'pending',
@@ -405,14 +467,19 @@ async function confirmLocked(ctx: StoreContext, vid: string, now: Date): Promise
   return r !== CONDITION_FAILED;
 }
 
-/** One of the engineer's recent verifications that has left OPEN and holds `eventId`, if any. */
-async function answeredVerificationHolding(
+/** The engineer's recent verifications that have left OPEN, by the eventIDs they hold. */
+async function answeredVerificationsHolding(
   ctx: StoreContext,
   engineerKey: string,
-  eventId: string,
-): Promise<string | undefined> {
+  eventIds: readonly string[],
+): Promise<Map<string, string>> {
   const recent = await listEngineerVerifications(ctx, engineerKey, { limit: 10 });
-  return recent.find((v) => v.state !== 'OPEN' && v.eventIds.includes(eventId))?.id;
+  const home = new Map<string, string>();
+  for (const id of eventIds) {
+    const v = recent.find((r) => r.state !== 'OPEN' && r.eventIds.includes(id));
+    if (v) home.set(id, v.id);
+  }
+  return home;
 }
 
 /**
@@ -465,51 +532,93 @@ export async function addNotifyCall(
   c: VerificationCall,
   opts: { now: Date; deadline: Date },
 ): Promise<AddNotifyCallResult> {
+  return (await addNotifyCalls(ctx, engineerKey, [c], opts))[0] as AddNotifyCallResult;
+}
+
+/**
+ * `addNotifyCall` for several calls of one engineer at once (a drain's burst): the calls join with one
+ * conditional update per JOIN_CHUNK, or open the verification together, with the same guarantees, call
+ * by call. `verificationId`: where this engineer's calls joined last (a hint: used only while OPEN,
+ * which it stays only as long as the lock points at it). Results are in the order of `calls`.
+ */
+export async function addNotifyCalls(
+  ctx: StoreContext,
+  engineerKey: string,
+  calls: readonly VerificationCall[],
+  opts: { now: Date; deadline: Date; verificationId?: string },
+): Promise<AddNotifyCallResult[]> {
   if (!engineerKey) throw new TypeError('engineerKey is required');
-  validateCall(c);
+  for (const c of calls) validateCall(c);
   const { now, deadline } = opts;
+  const results = new Map<string, AddNotifyCallResult>();
+  let pending = [...new Map(calls.map((c) => [c.eventId, c])).values()];
+  const settle = (
+    list: readonly VerificationCall[],
+    r: (c: VerificationCall, i: number) => AddNotifyCallResult,
+  ) => list.forEach((c, i) => results.set(c.eventId, r(c, i)));
+  let hint = opts.verificationId;
   let searched = false;
-  for (let round = 0; round < MAX_ROUNDS; round++) {
-    if (round > 0) await sleep(Math.random() * Math.min(50, 2 * round));
-    const lock = await getRaw(ctx, 'addNotifyCall', keys.openLock(engineerKey), now);
-    const current = lock ? read.str(lock, 'verificationId') : undefined;
+  for (let round = 0; pending.length > 0; round++) {
+    if (round >= MAX_ROUNDS) {
+      throw new StoreError(
+        'addNotifyCall',
+        new Error(`no stable open verification for ${engineerKey} after ${MAX_ROUNDS} rounds`),
+      );
+    }
+    if (round > 0 && hint === undefined) await sleep(Math.random() * Math.min(50, 2 * round));
+    let current: string | undefined;
+    const hinted = hint !== undefined;
+    if (hint !== undefined) {
+      current = hint;
+      hint = undefined;
+    } else {
+      const lock = await getRaw(ctx, 'addNotifyCall', keys.openLock(engineerKey), now);
+      current = lock ? read.str(lock, 'verificationId') : undefined;
+    }
     if (current) {
-      const joined = await joinVerification(ctx, current, c, now);
-      if (joined.kind === 'joined') {
-        if (joined.callCount <= PREVIEW_CALLS) await appendPreview(ctx, current, c);
-        await putCallItem(ctx, current, c, now);
-        return { verificationId: current, created: false, duplicate: false };
-      }
-      if (joined.kind === 'duplicate') {
-        await putCallItem(ctx, current, c, now); // repairs a crash between join and call item
-        return { verificationId: current, created: false, duplicate: true };
-      }
-      // The lock points at a verification that is no longer OPEN: replace it.
+      const vid = current;
+      const j = await joinVerification(ctx, vid, pending, now);
+      // Duplicates get their call item again: it repairs a crash between the join and the call item.
+      await putCallItems(ctx, vid, [...j.joined, ...j.duplicates], now);
+      settle(j.joined, () => ({ verificationId: vid, created: false, duplicate: false }));
+      settle(j.duplicates, () => ({ verificationId: vid, created: false, duplicate: true }));
+      pending = j.rest;
+      if (pending.length === 0) break;
+      // The verification is no longer OPEN: replace the lock, or read it when we only had a hint.
+      if (hinted) continue;
     }
     if (!searched) {
       // About to open a verification: a call redelivered after a crash may already belong to one the
       // engineer has answered since (its lock is gone). It stays there; it is not asked about again.
       searched = true;
-      const home = await answeredVerificationHolding(ctx, engineerKey, c.eventId);
-      if (home) return { verificationId: home, created: false, duplicate: true };
+      const home = await answeredVerificationsHolding(
+        ctx,
+        engineerKey,
+        pending.map((c) => c.eventId),
+      );
+      settle(
+        pending.filter((c) => home.has(c.eventId)),
+        (c) => ({ verificationId: home.get(c.eventId) as string, created: false, duplicate: true }),
+      );
+      pending = pending.filter((c) => !home.has(c.eventId));
+      if (pending.length === 0) break;
     }
-    const vid = await createHeader(ctx, engineerKey, c, now, deadline);
+    const vid = await createHeader(ctx, engineerKey, pending, now, deadline);
     await putEngineerRef(ctx, engineerKey, vid, now);
     if (await takeLock(ctx, engineerKey, vid, current, now)) {
       // Only a confirmed header is beyond the sweep's reach: an unlocked one is discarded as its dead
       // creator's leftover, and one discarded meanwhile cannot be confirmed (the next round replaces the lock).
       if (!(await confirmLocked(ctx, vid, now))) continue;
-      await putCallItem(ctx, vid, c, now);
-      return { verificationId: vid, created: true, duplicate: false };
+      await putCallItems(ctx, vid, pending, now);
+      settle(pending, (_c, i) => ({ verificationId: vid, created: i === 0, duplicate: false }));
+      pending = [];
+      break;
     }
     // Someone else moved the lock first; nobody can know our header, so drop it and join theirs.
     await deleteItem(ctx, 'addNotifyCall', keys.verification(vid));
     await deleteItem(ctx, 'addNotifyCall', keys.engineerVerification(engineerKey, now.toISOString(), vid));
   }
-  throw new StoreError(
-    'addNotifyCall',
-    new Error(`no stable open verification for ${engineerKey} after ${MAX_ROUNDS} rounds`),
-  );
+  return calls.map((c) => results.get(c.eventId) as AddNotifyCallResult);
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -43,9 +43,21 @@ export function cloudtrail(value: unknown, max = 200): string {
   return `\`${escapeMrkdwn(oneLine)}\``;
 }
 
-/** A plain-text value for fallbacks and button labels: escaped, formatting characters removed. */
+/**
+ * A plain-text value for fallbacks and button labels: escaped, formatting characters removed. An underscore
+ * inside a word is kept (Slack only formats `_` at a word's edge), so `channel_not_found` and
+ * `SECBOT_ALERT_CHANNEL` stay readable while `_x_` cannot italicise.
+ */
 export function inert(value: string, max = 200): string {
-  return escapeMrkdwn(truncate(value.replace(/[\r\n\t]+/g, ' ').replace(/[*_~`]/g, ''), max));
+  return escapeMrkdwn(
+    truncate(
+      value
+        .replace(/[\r\n\t]+/g, ' ')
+        .replace(/[*~`]/g, '')
+        .replace(/(?<![\p{L}\p{N}])_+|_+(?![\p{L}\p{N}])/gu, ''),
+      max,
+    ),
+  );
 }
 
 /** A mrkdwn text object that Slack will not auto-link (verbatim), truncated to the 3000-character limit. */

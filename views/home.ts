@@ -274,7 +274,7 @@ function staffBlocks(h: StaffHome, opts: HomeViewOptions): KnownBlock[] {
   blocks.push({ type: 'section', block_id: 'home_escalations', text: md(escalationWhy(h.today, h.week)) });
   blocks.push({ type: 'divider', block_id: 'home_d4' });
 
-  // 5. Noisiest rules.
+  // 6. Noisiest rules.
   blocks.push(title('Noisiest rules (7 days)', 'home_rules_title'));
   blocks.push({
     type: 'section',

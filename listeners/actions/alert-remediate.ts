@@ -27,10 +27,7 @@ export const alertRemediate =
       await say('Remediation is not enabled in this secbot. Nothing was changed.');
       return;
     }
-    if (remediation.requireDuo && remediation.duo) {
-      await say('Approve the Duo push on your phone to run it.');
-    }
-    const work = remediate(remediation, { ...parsed, userId: body.user.id })
+    const work = remediate(remediation, { ...parsed, userId: body.user.id, progress: say })
       .then((r) => say(r.message))
       .catch((err) => {
         deps.logger.error({ err }, `remediation ${parsed.remediationId} of ${parsed.alertId} failed`);

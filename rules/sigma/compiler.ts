@@ -76,6 +76,16 @@ export function compileRuleFile(file: string, text: string): CompileResult {
       }
     },
   };
+  const candidateTest = detection.matchesCandidate;
+  if (candidateTest) {
+    rule.matchesCandidate = (record: CloudTrailRecord): boolean => {
+      try {
+        return candidateTest(record);
+      } catch {
+        return false;
+      }
+    };
+  }
   const line = (entry(root, 'title') ?? idEntry)?.keyPos.line;
   if (line !== undefined) rule.line = line;
   if (description !== undefined) rule.description = description;

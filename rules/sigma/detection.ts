@@ -23,8 +23,23 @@ import type { Pos, YMap, YNode } from './yaml.js';
 
 export interface CompiledDetection {
   matches: Pred;
+  /**
+   * `matches` for a record whose eventName and eventSource are among the pinned ones (ASCII case
+   * folded): what the rule index guarantees for its candidates. Equality tests the pins already imply
+   * are left out. Undefined when nothing can be left out.
+   */
+  matchesCandidate?: Pred;
   eventSources?: string[];
   eventNames?: string[];
+}
+
+/** A-Z folded to a-z, nothing else: the case folding of plain Sigma equality on ASCII values. */
+export function asciiLower(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  }
+  return s;
 }
 
 /** Fields the index and the EventBridge pattern care about. */
@@ -33,6 +48,8 @@ type Indexed = (typeof INDEXED)[number];
 
 interface Selection {
   test: Pred;
+  /** The test without the items `skip` names (implied for the record at hand). */
+  build(skip: (item: CompiledItem) => boolean): Pred;
   constraints: Record<Indexed, readonly string[] | undefined>;
 }
 
@@ -113,6 +130,7 @@ export function compileDetection(
   for (const [name, s] of selections) preds.set(name, s.test);
   const matches = compileCondition(tree, preds);
   const result: CompiledDetection = { matches };
+  const pins: Partial<Record<Indexed, Set<string>>> = {};
   for (const field of INDEXED) {
     const values = conditionConstraint(tree, (name) => selections.get(name)?.constraints[field]);
     if (values === undefined) continue;
@@ -123,7 +141,31 @@ export function compileDetection(
       );
     }
     result[field === 'eventName' ? 'eventNames' : 'eventSources'] = [...values];
+    pins[field] = new Set(values.map(asciiLower));
   }
+  // For the index's candidates, an equality on eventName / eventSource whose values include every
+  // pinned one always holds (the record carries one of the pins): it need not be evaluated again.
+  const implied = (item: CompiledItem): boolean => {
+    if (item.field !== 'eventName' && item.field !== 'eventSource') return false;
+    const pinned = pins[item.field];
+    if (!pinned || pinned.size === 0 || !item.plainValues) return false;
+    const own = new Set(item.plainValues.map(asciiLower));
+    for (const p of pinned) if (!own.has(p)) return false;
+    return true;
+  };
+  let skipped = false;
+  const candidatePreds = new Map<string, Pred>();
+  for (const [name, s] of selections) {
+    candidatePreds.set(
+      name,
+      s.build((item) => {
+        const skip = implied(item);
+        skipped ||= skip;
+        return skip;
+      }),
+    );
+  }
+  if (skipped) result.matchesCandidate = compileCondition(tree, candidatePreds);
   return result;
 }
 
@@ -162,8 +204,7 @@ function compileSelection(
       if (!s) return undefined;
       alts.push(s);
     }
-    const tests = alts.map((a) => a.test);
-    const test: Pred =
+    const any = (tests: Pred[]): Pred =>
       tests.length === 1
         ? (tests[0] as Pred)
         : (r) => {
@@ -171,7 +212,8 @@ function compileSelection(
             return false;
           };
     return {
-      test,
+      test: any(alts.map((a) => a.test)),
+      build: (skip) => any(alts.map((a) => a.build(skip))),
       constraints: {
         eventSource: unionAll(alts.map((a) => a.constraints.eventSource)),
         eventName: unionAll(alts.map((a) => a.constraints.eventName)),
@@ -184,7 +226,8 @@ function compileSelection(
   }
   const kw = compileKeywords(node, name, rep);
   if (!kw) return undefined;
-  return { test: (r) => kw(r, r), constraints: UNCONSTRAINED };
+  const test: Pred = (r) => kw(r, r);
+  return { test, build: () => test, constraints: UNCONSTRAINED };
 }
 
 function compileMap(
@@ -226,16 +269,22 @@ function compileMap(
     eventSource: intersectAll(absolute.filter((i) => i.field === 'eventSource').map((i) => i.plainValues)),
     eventName: intersectAll(absolute.filter((i) => i.field === 'eventName').map((i) => i.plainValues)),
   };
-  const abs = allFields(absolute.map((i) => i.test));
-  if (!scope) return { test: (r) => abs(r, r), constraints };
-
-  const rels = allFields(relative.map((i) => i.test));
-  const path = new FieldPath(scope.path);
-  // One element must satisfy every relative field.
-  const element: LeafPred = (el, root) => typeof el === 'object' && el !== null && rels(el, root);
-  const test: Pred =
-    absolute.length === 0 ? (r) => path.some(r, element, r) : (r) => abs(r, r) && path.some(r, element, r);
-  return { test, constraints };
+  const build = (skip: (item: CompiledItem) => boolean): Pred => {
+    const kept = absolute.filter((i) => !skip(i));
+    const abs = allFields(kept.map((i) => i.test));
+    if (!scope) {
+      if (kept.length === 0) return () => true;
+      return (r) => abs(r, r);
+    }
+    const rels = allFields(relative.map((i) => i.test));
+    const path = new FieldPath(scope.path);
+    // One element must satisfy every relative field.
+    const element: LeafPred = (el, root) => typeof el === 'object' && el !== null && rels(el, root);
+    return kept.length === 0
+      ? (r) => path.some(r, element, r)
+      : (r) => abs(r, r) && path.some(r, element, r);
+  };
+  return { test: build(() => false), build, constraints };
 }
 
 function allFields(tests: FieldTest[]): FieldTest {

@@ -112,7 +112,8 @@ export function compileStringTest(parts: Part[], mode: MatchMode, cased: boolean
     }
     if (isAscii(lit)) {
       const lower = lit.toLowerCase();
-      if (anchoredStart && anchoredEnd) return (s) => eqFold(s, lower);
+      // The exact spelling first: what records carry, compared natively.
+      if (anchoredStart && anchoredEnd) return (s) => s === lit || eqFold(s, lower);
       if (anchoredStart) return (s) => startsFold(s, lower);
       if (anchoredEnd) return (s) => endsFold(s, lower);
       // Substring: a case-insensitive literal RegExp (irregexp searches it well); no lowercase copy.
@@ -133,14 +134,67 @@ export function compileStringTest(parts: Part[], mode: MatchMode, cased: boolean
     const pat = Int32Array.from(codes);
     return (s) => glob(capped(s), pat, !cased);
   }
-  let src = anchoredStart ? '^' : '';
+  // Non-ASCII and case-insensitive: the same glob over case-folded code points. (A RegExp `^.*é.*é…$`
+  // here backtracked polynomially: seven stars took minutes on 2,000 characters.)
+  const codes: number[] = [];
+  if (!anchoredStart) codes.push(ANY_RUN);
   for (const part of p) {
-    if (typeof part === 'string') src += escapeRe(part);
-    else src += part.wildcard === '*' ? '.*' : '.';
+    if (typeof part !== 'string') codes.push(part.wildcard === '*' ? ANY_RUN : ANY_ONE);
+    else for (const ch of part) codes.push(foldCodePoint(ch.codePointAt(0) as number));
   }
-  if (anchoredEnd) src += '$';
-  const re = new RegExp(src, cased ? 'su' : 'siu');
-  return (s) => re.test(capped(s));
+  if (!anchoredEnd) codes.push(ANY_RUN);
+  const pat = Int32Array.from(codes);
+  return (s) => {
+    const subject: number[] = [];
+    for (const ch of capped(s)) subject.push(foldCodePoint(ch.codePointAt(0) as number));
+    return globCodes(subject, pat);
+  };
+}
+
+const folded = new Map<number, number>();
+
+/** Unicode simple case folding, near enough: lower case of the upper case, where both are one code point. */
+function foldCodePoint(cp: number): number {
+  if (cp < 0x80) return cp >= 65 && cp <= 90 ? cp | 32 : cp;
+  const hit = folded.get(cp);
+  if (hit !== undefined) return hit;
+  const ch = String.fromCodePoint(cp);
+  const up = ch.toUpperCase();
+  const base = [...up].length === 1 ? up : ch;
+  const low = base.toLowerCase();
+  const f = [...low].length === 1 ? (low.codePointAt(0) as number) : cp;
+  if (folded.size < 65_536) folded.set(cp, f);
+  return f;
+}
+
+/** `glob` over code points (a wildcard `?` is one code point). */
+function globCodes(s: readonly number[], pat: Int32Array): boolean {
+  const n = s.length;
+  const m = pat.length;
+  let si = 0;
+  let pi = 0;
+  let starP = -1;
+  let starS = 0;
+  while (si < n) {
+    if (pi < m) {
+      const pc = pat[pi] as number;
+      if (pc === ANY_RUN) {
+        starP = pi++;
+        starS = si;
+        continue;
+      }
+      if (pc === ANY_ONE || pc === s[si]) {
+        si++;
+        pi++;
+        continue;
+      }
+    }
+    if (starP < 0) return false;
+    pi = starP + 1;
+    si = ++starS;
+  }
+  while (pi < m && pat[pi] === ANY_RUN) pi++;
+  return pi === m;
 }
 
 const ANY_RUN = -1;

@@ -16,7 +16,7 @@
  */
 import { type Cidr, cidrMatcher, parseCidr } from './cidr.js';
 import { FieldPath, fieldNameProblem, type LeafPred, someScalar } from './fieldpath.js';
-import { compileRuleRegex, type RegexFlags, testCapped } from './regex.js';
+import { compileRuleRegex, MAX_REGEX_INPUT, type RegexFlags, testCapped } from './regex.js';
 import type { Reporter } from './report.js';
 import { compileStringTest, hasWildcard, literalOf, type MatchMode, parseSigmaString } from './strings.js';
 import type { Pos, YNode, YScalar } from './yaml.js';
@@ -276,29 +276,44 @@ const anyOf = (tests: ((v: unknown) => boolean)[]): ((v: unknown) => boolean) =>
   };
 };
 
-/** One value compiled into a test on a single record value (undefined = missing). */
-function valueTest(
-  v: YScalar,
-  mods: Mods,
-  key: string,
-  rep: Reporter,
-): ((x: unknown) => boolean) | undefined {
+/**
+ * One value compiled into a test on a single record value (undefined = missing): `any` for any JSON
+ * value, `str` the same test for a string (what most fields hold), without the type dispatch.
+ */
+interface ValueTest {
+  any: (x: unknown) => boolean;
+  str: (s: string) => boolean;
+  /** For an ASCII, case-insensitive substring value: the literal (values of one field combine into one search). */
+  containsLiteral?: string;
+  /** For an ASCII, case-insensitive exact value: the literal. */
+  exactLiteral?: string;
+}
+
+const onString = (t: (s: string) => boolean): ValueTest => ({ any: onStrings(t), str: t });
+
+function valueTest(v: YScalar, mods: Mods, key: string, rep: Reporter): ValueTest | undefined {
   const value = v.value;
   if (mods.cmp) {
     if (typeof value !== 'number') {
       rep.error(v.pos, `'${key}': '${mods.cmp}' needs a number, got ${JSON.stringify(value)}`);
       return undefined;
     }
+    let any: (x: unknown) => boolean;
     switch (mods.cmp) {
       case 'gt':
-        return (x) => toNumber(x) > value;
+        any = (x) => toNumber(x) > value;
+        break;
       case 'gte':
-        return (x) => toNumber(x) >= value;
+        any = (x) => toNumber(x) >= value;
+        break;
       case 'lt':
-        return (x) => toNumber(x) < value;
+        any = (x) => toNumber(x) < value;
+        break;
       case 'lte':
-        return (x) => toNumber(x) <= value;
+        any = (x) => toNumber(x) <= value;
+        break;
     }
+    return { any, str: any };
   }
   if (mods.re) {
     if (typeof value !== 'string') {
@@ -312,14 +327,14 @@ function valueTest(
       rep.error(v.pos, `'${key}': ${(err as Error).message}`);
       return undefined;
     }
-    return onStrings((s) => testCapped(re, s));
+    return onString((s) => testCapped(re, s));
   }
   if (value === null) {
     if (mods.mode !== 'exact' || mods.b64 || mods.cased) {
       rep.error(v.pos, `'${key}': null cannot be used with modifiers ${mods.list.join('|')}`);
       return undefined;
     }
-    return (x) => x === undefined || x === null;
+    return { any: (x) => x === undefined || x === null, str: () => false };
   }
   if (mods.b64) {
     if (typeof value !== 'string') {
@@ -333,19 +348,116 @@ function valueTest(
     }
     const plain = literalOf(parts);
     const encoded = mods.b64 === 'base64' ? [base64Utf8(plain)] : base64Offsets(plain);
-    return anyOf(encoded.map((e) => onStrings(compileStringTest([e], mods.mode, true))));
+    const tests = encoded.map((e) => compileStringTest([e], mods.mode, true));
+    return onString(anyOf(tests as ((v: unknown) => boolean)[]) as (s: string) => boolean);
   }
   if (mods.mode === 'exact' && !mods.cased) {
     if (typeof value === 'number') {
-      return (x) => x === value || (typeof x === 'string' && toNumber(x) === value);
+      return {
+        any: (x) => x === value || (typeof x === 'string' && toNumber(x) === value),
+        str: (x) => toNumber(x) === value,
+      };
     }
     if (typeof value === 'boolean') {
       const word = value ? 'true' : 'false';
       const t = compileStringTest([word], 'exact', false);
-      return (x) => x === value || (typeof x === 'string' && t(x));
+      return { any: (x) => x === value || (typeof x === 'string' && t(x)), str: t };
     }
   }
-  return onStrings(compileStringTest(parseSigmaString(textOf(v)), mods.mode, mods.cased));
+  const parts = parseSigmaString(textOf(v));
+  const test = onString(compileStringTest(parts, mods.mode, mods.cased));
+  if (!mods.cased && !hasWildcard(parts)) {
+    const lit = literalOf(parts);
+    if (lit !== '' && isAscii(lit)) {
+      if (mods.mode === 'contains') test.containsLiteral = lit;
+      else if (mods.mode === 'exact') test.exactLiteral = lit;
+    }
+  }
+  return test;
+}
+
+const isAscii = (s: string): boolean => {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+};
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+/**
+ * The values of one field ORed, as one test on a string: several case-insensitive substrings become
+ * one regular-expression search, several exact values a length-indexed comparison; else each in turn.
+ */
+function combineStrings(tests: readonly ValueTest[]): (s: string) => boolean {
+  if (tests.length === 1) return (tests[0] as ValueTest).str;
+  if (tests.every((t) => t.containsLiteral !== undefined)) {
+    const re = new RegExp(tests.map((t) => escapeRe(t.containsLiteral as string)).join('|'), 'i');
+    return (s) => re.test(s.length > MAX_REGEX_INPUT ? s.slice(0, MAX_REGEX_INPUT) : s);
+  }
+  if (tests.every((t) => t.exactLiteral !== undefined)) {
+    // Exact spellings first (what records carry), then a case-folded comparison among equal lengths.
+    const exact = new Set(tests.map((t) => t.exactLiteral as string));
+    const byLength = new Map<number, ((s: string) => boolean)[]>();
+    for (const t of tests) {
+      const n = (t.exactLiteral as string).length;
+      const list = byLength.get(n) ?? [];
+      list.push(t.str);
+      byLength.set(n, list);
+    }
+    return (s) => {
+      if (exact.has(s)) return true;
+      const same = byLength.get(s.length);
+      if (same === undefined) return false;
+      for (let k = 0; k < same.length; k++) if ((same[k] as (s: string) => boolean)(s)) return true;
+      return false;
+    };
+  }
+  const strs = tests.map((t) => t.str);
+  return (s) => {
+    for (let k = 0; k < strs.length; k++) if ((strs[k] as (s: string) => boolean)(s)) return true;
+    return false;
+  };
+}
+
+const hasOwnProp = Object.hasOwn;
+
+/**
+ * `path.some(scope, pred, root)`, with a direct route for what records mostly hold: plain objects down
+ * the path (no array on the way, no literal dotted key) and a string at the end, tested by `str`. A
+ * branch that ends early is `pred(undefined)`; anything else (arrays, numbers, objects, dotted keys)
+ * takes the general walk, so the result is always the same.
+ */
+function fused(path: FieldPath, pred: LeafPred, str: (s: string) => boolean): FieldTest {
+  const segs = path.name.split('.');
+  const n = segs.length;
+  if (n > 4) return (s, r) => path.some(s, pred, r);
+  // Literal dotted keys that could stand for part of the path, by level (checked absent on the route).
+  const dotted: string[][] = segs.map((_, i) => {
+    const out: string[] = [];
+    for (let j = i + 1; j < n; j++) out.push(segs.slice(i, j + 1).join('.'));
+    return out;
+  });
+  const general: FieldTest = (s, r) => path.some(s, pred, r);
+  if (n === 1) {
+    const k = segs[0] as string;
+    return (s, r) => {
+      if (typeof s !== 'object' || s === null || Array.isArray(s)) return general(s, r);
+      if (!hasOwnProp(s, k)) return pred(undefined, r);
+      const v = (s as Record<string, unknown>)[k];
+      return typeof v === 'string' ? str(v) : general(s, r);
+    };
+  }
+  return (s, r) => {
+    let cur: unknown = s;
+    for (let i = 0; i < n; i++) {
+      if (typeof cur !== 'object' || cur === null) return i === 0 ? general(s, r) : pred(undefined, r);
+      if (Array.isArray(cur)) return general(s, r);
+      const keys = dotted[i] as string[];
+      for (let j = 0; j < keys.length; j++) if (hasOwnProp(cur, keys[j] as string)) return general(s, r);
+      const k = segs[i] as string;
+      if (!hasOwnProp(cur, k)) return pred(undefined, r);
+      cur = (cur as Record<string, unknown>)[k];
+    }
+    return typeof cur === 'string' ? str(cur) : general(s, r);
+  };
 }
 
 /** Compiles one `field|mods: values` entry of a selection. `field` paths are relative to the scope. */
@@ -391,17 +503,18 @@ export function compileItem(
       }
     }
     const m = cidrMatcher(nets);
-    return { field, test: (s, r) => path.some(s, m, r) };
+    return { field, test: fused(path, m, m) };
   }
 
   if (mods.fieldref) return compileFieldref(field, path, key, values, mods, rep);
 
-  const tests: ((x: unknown) => boolean)[] = [];
+  const valueTests: ValueTest[] = [];
   for (const v of values) {
     const t = valueTest(v, mods, key, rep);
     if (!t) return undefined;
-    tests.push(t);
+    valueTests.push(t);
   }
+  const tests = valueTests.map((t) => t.any);
 
   if (mods.neq) {
     const eq = anyOf(tests);
@@ -411,9 +524,12 @@ export function compileItem(
     return { field, test: (s, r) => path.some(s, present, r) && !path.some(s, pred, r) };
   }
 
+  // What the event-source/name index may use: plain ASCII values (matched ASCII-case-insensitively).
   const plain =
     mods.list.length === 0 &&
-    values.every((v) => typeof v.value === 'string' && !hasWildcard(parseSigmaString(v.value)));
+    values.every(
+      (v) => typeof v.value === 'string' && isAscii(v.value) && !hasWildcard(parseSigmaString(v.value)),
+    );
   const plainValues = plain ? values.map((v) => literalOf(parseSigmaString(v.value as string))) : undefined;
 
   let test: FieldTest;
@@ -424,8 +540,7 @@ export function compileItem(
       return true;
     };
   } else {
-    const pred = anyOf(tests) as LeafPred;
-    test = (s, r) => path.some(s, pred, r);
+    test = fused(path, anyOf(tests) as LeafPred, combineStrings(valueTests));
   }
   return plainValues ? { field, test, plainValues } : { field, test };
 }

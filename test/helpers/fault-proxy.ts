@@ -52,7 +52,7 @@ export interface FaultProxy {
   failNext(
     target: string,
     fault: AwsFault,
-    opts?: { times?: number; where?: (body: string) => boolean },
+    opts?: { times?: number; where?: (body: string, target: string) => boolean },
   ): void;
   /** Requests to `target` that a fault hit. */
   faulted(target?: string): ProxiedRequest[];
@@ -131,7 +131,7 @@ interface Queued {
   target: string;
   fault: AwsFault;
   remaining: number;
-  where?: (body: string) => boolean;
+  where?: (body: string, target: string) => boolean;
 }
 
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
@@ -143,7 +143,8 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
 
   const take = (target: string, body: string): AwsFault | undefined => {
     const i = queued.findIndex(
-      (q) => q.remaining > 0 && (q.target === '*' || q.target === target) && (!q.where || q.where(body)),
+      (q) =>
+        q.remaining > 0 && (q.target === '*' || q.target === target) && (!q.where || q.where(body, target)),
     );
     const q = queued[i];
     if (!q) return undefined;

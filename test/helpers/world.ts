@@ -31,7 +31,7 @@ export interface World {
   engineer(name: string, duo?: Parameters<DuoServer['user']>[1]): string;
   startSecbot(
     env?: Record<string, string>,
-    opts?: Pick<StartOptions, 'home' | 'slack' | 'drain'>,
+    opts?: Pick<StartOptions, 'home' | 'slack' | 'drain' | 'clock'>,
   ): Promise<RunningSecbot>;
   stop(): Promise<void>;
 }

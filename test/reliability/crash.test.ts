@@ -46,7 +46,7 @@ import { startWorld, type World } from '../helpers/world.js';
 after(killAllChildren);
 
 const CHILD = {
-  SECBOT_VERIFY_TIMEOUT: '30s',
+  SECBOT_VERIFY_TIMEOUT: '45s',
   SECBOT_DUO_TIMEOUT: '15s',
   SECBOT_DM_RESEND_AFTER: '2s',
   SECBOT_VISIBILITY_TIMEOUT: '5s',

@@ -103,6 +103,8 @@ export async function runReplicas(run: ReplicaRun): Promise<Figures & Record<str
       ...figures,
       replicas: run.replicas,
       clickConnections: connections.size,
+      chatUpdates: world.slack.callsTo('chat.update').length,
+      chatPosts: world.slack.callsTo('chat.postMessage').length,
       startSeconds: (ready - started) / 1000,
       askSeconds: (asked - enqueued) / 1000,
       drainSeconds: (drained - enqueued) / 1000,

@@ -1,5 +1,6 @@
 # A monitored account's side (one instance per account and region): EventBridge rules on the default
-# bus, whose patterns come from secbot's rules, and delivery to the security account.
+# bus, whose patterns come from secbot's rules, and delivery to the security account; and a heartbeat,
+# a scheduled rule whose event takes the same path, so secbot notices when an account falls silent.
 #
 # CloudTrail delivers an account's events to EventBridge in the region of the call (global services —
 # IAM, STS, sign-in, Organizations — in us-east-1), and only while a trail logs in the account (an
@@ -149,7 +150,7 @@ data "aws_iam_policy_document" "topic" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [for r in aws_cloudwatch_event_rule.cloudtrail : r.arn]
+      values   = concat([for r in aws_cloudwatch_event_rule.cloudtrail : r.arn], aws_cloudwatch_event_rule.heartbeat[*].arn)
     }
   }
 
@@ -198,4 +199,42 @@ resource "aws_sns_topic_subscription" "hub_queue" {
   endpoint             = var.hub_queue_arn
   raw_message_delivery = false
   depends_on           = [aws_sns_topic_policy.cloudtrail]
+}
+
+# --- heartbeat: "this account still reaches secbot" ------------------------------------------------
+
+# Every few minutes EventBridge fires a Scheduled Event here, and it travels exactly as the CloudTrail
+# events do: to the hub bus (forwarded as it is: input transformers apply to service targets, not to
+# event buses; the hub rule's `aws.` source prefix takes it) or to the SNS topic. secbot recognises it
+# by this rule's name (…-heartbeat) in the event's `resources`, records the account's last heartbeat,
+# and alerts (and pages) when one that used to beat has been silent for SECBOT_HEARTBEAT_LATE.
+# Scheduled rules live on the default bus, like the CloudTrail rules above.
+resource "aws_cloudwatch_event_rule" "heartbeat" {
+  count               = var.heartbeat ? 1 : 0
+  name                = "${var.name}-heartbeat"
+  description         = "secbot: a heartbeat through the same path as the CloudTrail events; secbot alerts when it stops"
+  schedule_expression = var.heartbeat_schedule
+  tags                = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = local.use_bus ? var.hub_event_bus_arn != null : var.hub_queue_arn != null
+      error_message = "delivery = \"event_bus\" needs hub_event_bus_arn; delivery = \"sns\" needs hub_queue_arn."
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_target" "heartbeat_bus" {
+  count     = var.heartbeat && local.use_bus ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.heartbeat[0].name
+  target_id = "secbot-hub-bus"
+  arn       = var.hub_event_bus_arn
+  role_arn  = aws_iam_role.put_events[0].arn
+}
+
+resource "aws_cloudwatch_event_target" "heartbeat_topic" {
+  count     = var.heartbeat && local.use_sns ? 1 : 0
+  rule      = aws_cloudwatch_event_rule.heartbeat[0].name
+  target_id = "secbot-topic"
+  arn       = aws_sns_topic.cloudtrail[0].arn
 }

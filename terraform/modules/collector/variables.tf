@@ -65,6 +65,23 @@ variable "include_read_only_events" {
   default     = true
 }
 
+variable "heartbeat" {
+  description = "Send a heartbeat through the delivery path (secbot alerts and pages when an account that used to send one falls silent). Keep it on in at least one region per account; secbot tracks the newest heartbeat per account, whatever its region."
+  type        = bool
+  default     = true
+}
+
+variable "heartbeat_schedule" {
+  description = "How often the heartbeat is sent: an EventBridge schedule expression. secbot's SECBOT_HEARTBEAT_LATE (default 15m) must be a few times longer."
+  type        = string
+  default     = "rate(5 minutes)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.heartbeat_schedule))
+    error_message = "heartbeat_schedule must be an EventBridge schedule expression such as rate(5 minutes)."
+  }
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

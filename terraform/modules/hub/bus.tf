@@ -40,8 +40,9 @@ resource "aws_cloudwatch_event_rule" "to_queue" {
   name           = "${var.name}-to-queue"
   description    = "secbot: every CloudTrail event the organization's collectors forward, to the queue"
   event_bus_name = aws_cloudwatch_event_bus.hub[0].name
-  # The collectors have already filtered by the rules' pattern; only they can put events here.
-  event_pattern = jsonencode({ source = [{ prefix = "aws." }] })
+  # The collectors have already filtered by the rules' pattern; only they can put events here. Their
+  # heartbeats come as Scheduled Events (source aws.events), or as explicit secbot.heartbeat events.
+  event_pattern = jsonencode({ source = [{ prefix = "aws." }, "secbot.heartbeat"] })
   # Read-only calls (Get*, List*, Describe*) that some rules match are delivered only to rules in this state.
   state = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
   tags  = var.tags
