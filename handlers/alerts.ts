@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { auditEvent } from '../audit/ecs.js';
 import type { AuditTrail } from '../audit/trail.js';
 import type { Pager } from '../integrations/pagerduty.js';
-import { AlreadyDecidedError } from '../store/errors.js';
+import { AlreadyDecidedError, NotFoundError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { Messenger } from './ports.js';
 
@@ -32,6 +32,9 @@ export async function changeAlert(
   } catch (err) {
     if (err instanceof AlreadyDecidedError)
       return { ok: false, message: `That alert is already ${err.state?.toLowerCase() ?? 'gone'}.` };
+    // A stale or forged button: say so rather than leave the click unanswered.
+    if (err instanceof NotFoundError)
+      return { ok: false, message: 'That alert no longer exists (or never did). Nothing was changed.' };
     throw err;
   }
   deps.audit.write(

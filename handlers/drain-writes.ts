@@ -1,9 +1,10 @@
 /**
  * The drain's group commit: the writes of the records decided together are sent together — an
  * engineer's calls join their verification in one conditional update (per 40 calls), decisions are
- * recorded 25 to a BatchWriteItem — instead of a few requests per record. Each record's code still
- * awaits its own result; the writer sends what is waiting once every record of the group in flight is
- * waiting on it (or after FLUSH_AFTER_MS, so a slow lookup elsewhere holds nobody up for long).
+ * recorded 25 to a BatchWriteItem — instead of a few requests per record. A record's code awaits its
+ * joins, which go out once every record of the group in flight waits on one (or after FLUSH_AFTER_MS,
+ * so a slow lookup elsewhere holds nobody up for long); its decision is queued, and the group's are
+ * written together before any of its messages is deleted.
  */
 import type { Store } from '../store/store.js';
 import type { AddNotifyCallResult, DecisionSummary, VerificationCall } from '../store/types.js';
@@ -21,8 +22,11 @@ interface EngineerCalls {
 
 /** At most this many engineers' joins in flight at once. */
 const JOIN_CONCURRENCY = 8;
-/** Longest a write waits for the rest of its group. */
+/** Longest a join waits for the rest of its group (records held up elsewhere, e.g. a directory lookup). */
 const FLUSH_AFTER_MS = 50;
+/** Decisions per recordDecisions call (one BatchWriteItem), and such calls in flight at once. */
+const DECISIONS_PER_WRITE = 25;
+const DECISION_CONCURRENCY = 4;
 
 export interface GroupWriter {
   /** A record of the group starts; `settled` when its code is done (decided, duplicate or failed). */
@@ -33,8 +37,10 @@ export interface GroupWriter {
     call: VerificationCall,
     opts: { now: Date; deadline: Date },
   ): Promise<AddNotifyCallResult>;
-  /** Record the event as decided (with the other decisions of the group). */
-  recordDecision(eventId: string, decision: DecisionSummary, now: Date): Promise<void>;
+  /** Queue the event's decision; `commitDecisions` writes the group's, before its messages are deleted. */
+  recordDecision(eventId: string, decision: DecisionSummary, now: Date): void;
+  /** Write the queued decisions, 25 to a BatchWriteItem; returns the eventIDs whose write failed. */
+  commitDecisions(): Promise<Set<string>>;
 }
 
 /**
@@ -43,7 +49,7 @@ export interface GroupWriter {
  */
 export function createGroupWriter(store: Store, owner: string): GroupWriter {
   let notify = new Map<string, EngineerCalls>();
-  let decisions: { eventId: string; owner: string; decision: DecisionSummary; waiter: Waiter<void> }[] = [];
+  let decisions: { eventId: string; owner: string; decision: DecisionSummary }[] = [];
   let at = new Date();
   /** Records in flight; of them, how many wait on a queued write and how many on a write being sent. */
   let active = 0;
@@ -52,26 +58,16 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
   let timer: NodeJS.Timeout | undefined;
   const verifications = new Map<string, string>();
 
-  /**
-   * Send what is queued once no record of the group is still working (each waits on a write): joins at
-   * once, decisions when nothing else is being sent (its records come back with more) or 100 are queued.
-   */
+  /** Send the queued joins once no record of the group is still working (each waits on a write). */
   const consider = () => {
     if (queued === 0) return;
-    const running = active - queued - sending;
-    if (running <= 0) {
-      if (notify.size > 0) {
-        flush(true, sending === 0 || decisions.length >= 100);
-        return;
-      }
-      if (sending === 0 || decisions.length >= 100) {
-        flush(false, true);
-        return;
-      }
+    if (active - queued - sending <= 0) {
+      flush();
+      return;
     }
     timer ??= setTimeout(() => {
       timer = undefined;
-      flush(true, true);
+      flush();
     }, FLUSH_AFTER_MS);
   };
 
@@ -128,34 +124,14 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
     await Promise.all(Array.from({ length: Math.min(JOIN_CONCURRENCY, engineers.length) }, worker));
   }
 
-  async function flushDecisions(batch: typeof decisions, now: Date): Promise<void> {
-    if (batch.length === 0) return;
-    try {
-      await store.recordDecisions(batch, now);
-      for (const d of batch) d.waiter.resolve();
-    } catch (err) {
-      for (const d of batch) d.waiter.reject(err);
-    }
-  }
-
-  function flush(joins: boolean, records: boolean): void {
+  function flush(): void {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    let n = new Map<string, EngineerCalls>();
-    let d: typeof decisions = [];
-    if (joins && notify.size > 0) {
-      n = notify;
-      notify = new Map();
-      for (const e of n.values()) e.waiters = e.waiters.map(sent);
-    }
-    if (records && decisions.length > 0) {
-      d = decisions;
-      decisions = [];
-      for (const x of d) x.waiter = sent(x.waiter);
-    }
-    if (n.size === 0 && d.length === 0) return;
-    if (process.env.SECBOT_DEBUG_FLUSH) console.error(`flush: ${n.size} engineers, ${d.length} decisions, active ${active} queued ${queued} sending ${sending}`);
-    void Promise.all([flushNotify(n, at), flushDecisions(d, at)]);
+    if (notify.size === 0) return;
+    const n = notify;
+    notify = new Map();
+    for (const e of n.values()) e.waiters = e.waiters.map(sent);
+    void flushNotify(n, at);
   }
 
   return {
@@ -185,9 +161,28 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
     },
     recordDecision(eventId, decision, now) {
       at = now;
-      return wait<void>((w) => {
-        decisions.push({ eventId, owner, decision, waiter: w });
-      });
+      decisions.push({ eventId, owner, decision });
+    },
+    async commitDecisions() {
+      const batch = decisions;
+      decisions = [];
+      const failed = new Set<string>();
+      const chunks: (typeof batch)[] = [];
+      for (let i = 0; i < batch.length; i += DECISIONS_PER_WRITE) chunks.push(batch.slice(i, i + DECISIONS_PER_WRITE));
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(DECISION_CONCURRENCY, chunks.length) }, async () => {
+          while (next < chunks.length) {
+            const chunk = chunks[next++] as typeof batch;
+            try {
+              await store.recordDecisions(chunk, at);
+            } catch {
+              for (const d of chunk) failed.add(d.eventId);
+            }
+          }
+        }),
+      );
+      return failed;
     },
   };
 }

@@ -202,7 +202,7 @@ export async function drainQueue(
         deps.logger.error({ err }, 'drain: receive failed; the run stops and the next one retries');
         return;
       }
-      if (messages.length === 0) return;
+      if (messages.length === 0) { if (process.env.SECBOT_DEBUG_FLUSH) console.error("receiver empty", report.received, JSON.stringify(await deps.queue.stats())); return; }
       report.received += messages.length;
       crashPoint('after_receive');
       inbox.push({ messages, receivedAt: Date.now() });
@@ -329,7 +329,15 @@ export async function drainQueue(
           }
         }),
       );
-      await deps.audit.flush();
+      // The group's decisions are durable before any of its messages is deleted.
+      const [unrecorded] = await Promise.all([writes.commitDecisions(), deps.audit.flush()]);
+      for (const eventId of unrecorded) {
+        report.errors++;
+        outcomes.set(eventId, 'failed');
+        deps.logger.error(
+          `drain: could not record the decision for ${eventId}; its message stays for redelivery`,
+        );
+      }
 
       const deletable = messages.filter((m) => {
         const records = recordsByMessage.get(m.id);
@@ -445,7 +453,7 @@ export async function drainQueue(
         await deps.store.recordSilenceHit(decision.silence.id, now).catch(() => false);
       }
       deps.audit.write(decisionToEcs(decision, { verificationId, alertId, at: now }));
-      await writes.recordDecision(record.eventID, summaryOf(decision, { verificationId, alertId }), now);
+      writes.recordDecision(record.eventID, summaryOf(decision, { verificationId, alertId }), now);
       report.decided++;
       deps.onDecision?.(decision);
       report.byAction[decision.action]++;
@@ -475,7 +483,7 @@ export async function drainQueue(
     refs: { verificationId?: string; alertId?: string },
     now: Date,
   ): Promise<Outcome> {
-    await writes.recordDecision(record.eventID, summaryOf(decision, refs), now);
+    writes.recordDecision(record.eventID, summaryOf(decision, refs), now);
     return 'duplicate';
   }
 

@@ -31,8 +31,11 @@ export interface SweepDeps {
   owner?: string;
 }
 
-/** Longest a replica holds the outbox lease between renewals (Slack posts and 10 s pages, with retries). */
-const PAGE_LEASE_MS = 120_000;
+/**
+ * The outbox lease: renewed every third of it while the outbox is worked, so a replica that dies holding
+ * it stalls the pages of the others (and of its own restart) for this long at most.
+ */
+const PAGE_LEASE_MS = 30_000;
 /** The alert outbox is worked by one replica at a time, under this lease. */
 const OUTBOX_LEASE = 'sweep#pages';
 /** Alerts posted and paged at once, and questions sent at once. */
@@ -138,7 +141,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
         }
         return;
       }
-      if (opts.backlog && now.getTime() - Date.parse(v.createdAt) < BACKLOG_HOLD_MS) return;
+      if (opts.backlog && now.getTime() - Date.parse(v.createdAt) < backlogHold(v)) return;
       const staleSend = v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > staleMs;
       if (v.dmStatus === 'pending' || staleSend) {
         if ((await sendQuestion(deps, v, now)) === 'sent') report.questionsSent++;
@@ -171,10 +174,22 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
   // one works it at a time, under a lease, so no alert is posted or paged twice.
   const owner = deps.owner;
   if (owner && !(await deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock()))) return report;
+  let lost = false;
+  const heartbeat = owner
+    ? setInterval(() => {
+        deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock()).then(
+          (held) => {
+            if (!held) lost = true; // another replica has the outbox: start nothing more
+          },
+          () => undefined,
+        );
+      }, PAGE_LEASE_MS / 3)
+    : undefined;
+  heartbeat?.unref();
   try {
     const pagesSent = { n: 0 };
     const seen = new Set<string>();
-    for (;;) {
+    while (!lost) {
       const listed = (await deps.store.listDuePages(clock(), 200)).filter((a) => !seen.has(a.id));
       if (listed.length === 0) break;
       for (const a of listed) seen.add(a.id);
@@ -185,6 +200,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
         SWEEP_CONCURRENCY,
         (alert) =>
           guard(`alert ${alert.id}`, async () => {
+            if (lost) return;
             let channel: ChannelOutcome | undefined;
             if (alert.channelStatus === 'pending' || alert.channelStatus === 'failed') {
               channel = await postAlert(deps, alert);
@@ -201,9 +217,16 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
     }
     if (pagesSent.n > 0) await recordCounters(deps, clock(), { 'page.sent': pagesSent.n });
   } finally {
+    clearInterval(heartbeat);
     if (owner) await deps.store.releaseLease(OUTBOX_LEASE, owner).catch(() => false);
   }
   return report;
+}
+
+/** The backlog hold of a question: never more than a tenth of the engineer's time to answer. */
+function backlogHold(v: Verification): number {
+  const toAnswer = Date.parse(v.deadline) - Date.parse(v.createdAt);
+  return Number.isFinite(toAnswer) ? Math.min(BACKLOG_HOLD_MS, toAnswer / 10) : BACKLOG_HOLD_MS;
 }
 
 /**

@@ -62,7 +62,19 @@ export function inert(value: string, max = 200): string {
 
 /** A mrkdwn text object that Slack will not auto-link (verbatim), truncated to the 3000-character limit. */
 export function md(text: string): MrkdwnElement {
-  return { type: 'mrkdwn', text: truncate(text, SLACK_LIMITS.text), verbatim: true };
+  return { type: "mrkdwn", text: truncate(text, SLACK_LIMITS.text), verbatim: true };
+}
+
+/**
+ * Cut mrkdwn to `max` characters without breaking what keeps CloudTrail values inert: a cut inside a code
+ * span would leave the rest of that value outside it (its `*` and `_` formatting), so the span is closed;
+ * a half entity (`&am…`) or half token (`<!date^…`) is dropped.
+ */
+export function truncateMrkdwn(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = truncate(text, max - 1).replace(/&[a-z]{0,4}…$/, '…').replace(/<[^<>]*…$/, '…');
+  if (((cut.match(/`/g)?.length ?? 0) & 1) === 1) cut += '`';
+  return cut;
 }
 
 export function plain(text: string, max: number = SLACK_LIMITS.text): PlainTextElement {

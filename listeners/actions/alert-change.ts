@@ -21,6 +21,15 @@ export const alertChange =
       });
       return;
     }
-    const r = await changeAlert(deps.alerts, { alertId, userId: body.user.id, action: change });
+    let r: Awaited<ReturnType<typeof changeAlert>>;
+    try {
+      r = await changeAlert(deps.alerts, { alertId, userId: body.user.id, action: change });
+    } catch (err) {
+      deps.logger.error({ err }, `alerts: ${change} of ${alertId} by ${body.user.id} failed`);
+      r = {
+        ok: false,
+        message: `secbot could not ${change} that alert just now (a service it depends on did not answer). Please try again in a minute.`,
+      };
+    }
     if (!r.ok) await respond({ response_type: 'ephemeral', replace_original: false, text: r.message });
   };

@@ -66,7 +66,20 @@ export function parseRuleYaml(text: string): { root?: YNode; problems: YamlProbl
     return { problems };
   }
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let parseError: string | undefined;
+  const docs = (() => {
+    try {
+      return parseAllDocuments(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+    } catch (err) {
+      // Never seen, but a parser failure must be a refusal naming the file, not a crash of the loader.
+      parseError = firstLine(String((err as Error).message));
+      return [];
+    }
+  })();
+  if (parseError !== undefined) {
+    problems.push({ severity: 'error', pos: {}, message: `YAML could not be parsed: ${parseError}` });
+    return { problems };
+  }
   const at = (offset: number | undefined): Pos => {
     if (offset === undefined) return {};
     const lp = lineCounter.linePos(offset);
@@ -90,7 +103,11 @@ export function parseRuleYaml(text: string): { root?: YNode; problems: YamlProbl
   }
   const doc = docs[0] as Document.Parsed;
   for (const e of doc.errors) {
-    problems.push({ severity: 'error', pos: at(e.pos[0]), message: `YAML: ${firstLine(e.message)}` });
+    // The parser recurses per level: absurd nesting exhausts the stack, which it reports as its error.
+    const message = /Maximum call stack size exceeded/.test(e.message)
+      ? `YAML nesting is too deep (the parser ran out of stack; rules need at most ${MAX_DEPTH} levels)`
+      : `YAML: ${firstLine(e.message)}`;
+    problems.push({ severity: 'error', pos: at(e.pos[0]), message });
   }
   for (const w of doc.warnings) {
     problems.push({ severity: 'warning', pos: at(w.pos[0]), message: `YAML: ${firstLine(w.message)}` });

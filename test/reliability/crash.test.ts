@@ -41,13 +41,13 @@ import {
   waitForDrained,
   waitForQuiet,
 } from '../helpers/invariants.js';
-import { startWorld, type World } from '../helpers/world.js';
+import { ALERT_CHANNEL, startWorld, type World } from '../helpers/world.js';
 
 after(killAllChildren);
 
 const CHILD = {
   SECBOT_VERIFY_TIMEOUT: '45s',
-  SECBOT_DUO_TIMEOUT: '15s',
+  SECBOT_DUO_TIMEOUT: '60s',
   SECBOT_DM_RESEND_AFTER: '2s',
   SECBOT_VISIBILITY_TIMEOUT: '5s',
 };
@@ -126,6 +126,10 @@ describe('SIGKILL at each crash point, then restart', { concurrency: true }, () 
         const exit: ChildExit = await within(first.exited, 30_000, `the crash at ${sc.point}`, diagnostics);
         assert.equal(exit.signal, 'SIGKILL', `killed by its crash point:\n${first.output()}`);
         assert.match(first.output(), /crash point \S+ reached: SIGKILL/);
+        const beforeKill = {
+          paged: new Set(world.pagerduty.triggers().map((t) => t.dedup_key)),
+          posted: world.slack.messages(ALERT_CHANNEL),
+        };
 
         const second = spawnSecbot({ name: 'second', duo: world.duo, env });
         children.push(second);
@@ -139,7 +143,7 @@ describe('SIGKILL at each crash point, then restart', { concurrency: true }, () 
         const stopped = await second.stop();
         assert.equal(stopped.code, 0, `the restarted process exits 0 on SIGTERM:\n${second.output()}`);
 
-        const f = await checkInvariants({ world, table, queue, workload }).catch((err: Error) => {
+        const f = await checkInvariants({ world, table, queue, workload, beforeKill }).catch((err: Error) => {
           err.message += `\n${diagnostics()}`;
           throw err;
         });
