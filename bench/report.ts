@@ -2,7 +2,7 @@
 import { cpus, freemem, totalmem } from 'node:os';
 
 export interface Bar {
-  op: '>=' | '<=' | '==';
+  op: '>=' | '<=' | '<' | '==';
   value: number;
 }
 

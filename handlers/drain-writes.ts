@@ -23,14 +23,17 @@ interface EngineerCalls {
 /** At most this many engineers' joins in flight at once. */
 const JOIN_CONCURRENCY = 8;
 /** Longest a join waits for the rest of its group (records held up elsewhere, e.g. a directory lookup). */
-const FLUSH_AFTER_MS = 50;
-/** Decisions per recordDecisions call (one BatchWriteItem), and such calls in flight at once. */
-const DECISIONS_PER_WRITE = 25;
-const DECISION_CONCURRENCY = 4;
+const FLUSH_AFTER_MS = 200;
+/** Items per BatchWriteItem, and such writes in flight at once. */
+const PER_WRITE = 25;
+const WRITE_CONCURRENCY = 4;
 
 export interface GroupWriter {
-  /** A record of the group starts; `settled` when its code is done (decided, duplicate or failed). */
-  begin(): { settled(): void };
+  /**
+   * Announce a record of the group (before any starts); `started` when its code begins, `settled` when
+   * it is done (decided, duplicate or failed).
+   */
+  begin(): { started(): void; settled(): void };
   /** Like `store.addNotifyCall`, combined with the other calls of the same engineer. */
   addNotifyCall(
     engineerKey: string,
@@ -39,7 +42,10 @@ export interface GroupWriter {
   ): Promise<AddNotifyCallResult>;
   /** Queue the event's decision; `commitDecisions` writes the group's, before its messages are deleted. */
   recordDecision(eventId: string, decision: DecisionSummary, now: Date): void;
-  /** Write the queued decisions, 25 to a BatchWriteItem; returns the eventIDs whose write failed. */
+  /**
+   * Write the group's queued call items and decisions, 25 to a BatchWriteItem; returns the eventIDs
+   * whose write failed (their messages stay for redelivery).
+   */
   commitDecisions(): Promise<Set<string>>;
 }
 
@@ -50,9 +56,12 @@ export interface GroupWriter {
 export function createGroupWriter(store: Store, owner: string): GroupWriter {
   let notify = new Map<string, EngineerCalls>();
   let decisions: { eventId: string; owner: string; decision: DecisionSummary }[] = [];
+  let callItems: { verificationId: string; call: VerificationCall; eventId: string }[] = [];
   let at = new Date();
   /** Records in flight; of them, how many wait on a queued write and how many on a write being sent. */
   let active = 0;
+  /** Announced records whose code has not begun: while any is left, only a full house sends joins. */
+  let unstarted = 0;
   let queued = 0;
   let sending = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -65,6 +74,7 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
       flush();
       return;
     }
+    if (unstarted > 0) return;
     timer ??= setTimeout(() => {
       timer = undefined;
       flush();
@@ -109,9 +119,16 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
             now,
             deadline: e.deadline,
             verificationId: verifications.get(engineerKey),
+            deferCallItems: true,
           });
           const last = results.at(-1);
           if (last) verifications.set(engineerKey, last.verificationId);
+          // Their call items go out with the group's decisions (a duplicate's too: it repairs a crash
+          // between a join and its call item).
+          e.calls.forEach((call, i) => {
+            const r = results[i] as AddNotifyCallResult;
+            callItems.push({ verificationId: r.verificationId, call, eventId: call.eventId });
+          });
           e.waiters.forEach((w, i) => {
             w.resolve(results[i] as AddNotifyCallResult);
           });
@@ -131,17 +148,31 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
     const n = notify;
     notify = new Map();
     for (const e of n.values()) e.waiters = e.waiters.map(sent);
+    if (process.env.SECBOT_DEBUG_FLUSH)
+      console.error(
+        `joins: ${n.size} engineers, ${[...n.values()].reduce((a, e) => a + e.calls.length, 0)} calls; active ${active}`,
+      );
     void flushNotify(n, at);
   }
 
   return {
     begin() {
       active++;
+      unstarted++;
+      let begun = false;
       let done = false;
+      const started = () => {
+        if (begun) return;
+        begun = true;
+        unstarted--;
+        if (unstarted === 0) consider();
+      };
       return {
+        started,
         settled() {
           if (done) return;
           done = true;
+          started();
           active--;
           consider();
         },
@@ -164,24 +195,46 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
       decisions.push({ eventId, owner, decision });
     },
     async commitDecisions() {
-      const batch = decisions;
-      decisions = [];
       const failed = new Set<string>();
-      const chunks: (typeof batch)[] = [];
-      for (let i = 0; i < batch.length; i += DECISIONS_PER_WRITE) chunks.push(batch.slice(i, i + DECISIONS_PER_WRITE));
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(DECISION_CONCURRENCY, chunks.length) }, async () => {
-          while (next < chunks.length) {
-            const chunk = chunks[next++] as typeof batch;
-            try {
-              await store.recordDecisions(chunk, at);
-            } catch {
-              for (const d of chunk) failed.add(d.eventId);
+      const run = async (writes: { ids: string[]; write: () => Promise<void> }[]) => {
+        let next = 0;
+        await Promise.all(
+          Array.from({ length: Math.min(WRITE_CONCURRENCY, writes.length) }, async () => {
+            while (next < writes.length) {
+              const w = writes[next++] as (typeof writes)[number];
+              try {
+                await w.write();
+              } catch {
+                for (const id of w.ids) failed.add(id);
+              }
             }
-          }
-        }),
-      );
+          }),
+        );
+      };
+      // Call items first: a record is marked decided only once its call item is stored, or a
+      // redelivery would be taken for a duplicate before it could repair the missing item.
+      const calls = callItems;
+      callItems = [];
+      const callWrites = [];
+      for (let i = 0; i < calls.length; i += PER_WRITE) {
+        const chunk = calls.slice(i, i + PER_WRITE);
+        callWrites.push({
+          ids: chunk.map((c) => c.eventId),
+          write: () => store.putVerificationCalls(chunk, at),
+        });
+      }
+      await run(callWrites);
+      const batch = decisions.filter((d) => !failed.has(d.eventId));
+      decisions = [];
+      const decisionWrites = [];
+      for (let i = 0; i < batch.length; i += PER_WRITE) {
+        const chunk = batch.slice(i, i + PER_WRITE);
+        decisionWrites.push({
+          ids: chunk.map((d) => d.eventId),
+          write: () => store.recordDecisions(chunk, at),
+        });
+      }
+      await run(decisionWrites);
       return failed;
     },
   };

@@ -69,12 +69,14 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
   waitSeconds: 1,
   visibilityTimeoutSeconds: 60,
   leaseMs: 60_000,
-  minGroup: 1_000,
+  minGroup: 2_000,
   maxPending: 5_000,
 };
 
 /** How long the committer waits for a group to fill while receivers are still receiving. */
 const GROUP_WAIT_MS = 1_000;
+/** Records decided between two turns of the event loop. */
+const YIELD_EVERY = 100;
 
 export interface DrainReport {
   startedAt: Date;
@@ -180,6 +182,7 @@ export async function drainQueue(
   const deadline = startedAt.getTime() + opts.budgetMs;
 
   const receiver = async () => {
+    let empties = 0;
     while (true) {
       if (signal?.aborted) {
         report.stoppedBy = 'signal';
@@ -202,7 +205,13 @@ export async function drainQueue(
         deps.logger.error({ err }, 'drain: receive failed; the run stops and the next one retries');
         return;
       }
-      if (messages.length === 0) { if (process.env.SECBOT_DEBUG_FLUSH) console.error("receiver empty", report.received, JSON.stringify(await deps.queue.stats())); return; }
+      if (messages.length === 0) {
+        // One empty answer does not make an empty queue: a short poll samples (SQS), and local-aws-sqs
+        // answers empty when its timers run late on a busy event loop. Two in a row do.
+        if (++empties >= 2) return;
+        continue;
+      }
+      empties = 0;
       report.received += messages.length;
       crashPoint('after_receive');
       inbox.push({ messages, receivedAt: Date.now() });
@@ -252,6 +261,7 @@ export async function drainQueue(
       }
       const group = inbox.splice(0, inbox.length);
       const messages = group.flatMap((g) => g.messages);
+      if (process.env.SECBOT_DEBUG_FLUSH) console.error(`group: ${messages.length} messages`);
       await processBatch(messages, firstAt);
       pending -= messages.length;
       for (const r of waitingReceivers.splice(0)) r();
@@ -308,27 +318,38 @@ export async function drainQueue(
           ? await deps.store.checkEvents([...unique.keys()], owner, clock())
           : new Map<string, string>();
       const outcomes = new Map<string, Outcome>();
-      await Promise.all(
-        [...unique.values()].map(async (record) => {
-          const claim = known.get(record.eventID);
-          if (claim === 'duplicate') {
-            report.duplicates++;
-            outcomes.set(record.eventID, 'duplicate');
-          } else if (claim === 'busy') {
-            report.busy++;
-            outcomes.set(record.eventID, 'busy');
-          } else {
-            const tracked = writes.begin();
-            try {
-              const outcome = await decideAndStore(record);
+      const toDecide: CloudTrailRecord[] = [];
+      for (const record of unique.values()) {
+        const claim = known.get(record.eventID);
+        if (claim === 'duplicate') {
+          report.duplicates++;
+          outcomes.set(record.eventID, 'duplicate');
+        } else if (claim === 'busy') {
+          report.busy++;
+          outcomes.set(record.eventID, 'busy');
+        } else toDecide.push(record);
+      }
+      // Every record of the group is announced to the writer before any starts, so its joins wait
+      // for the whole group rather than go out slice by slice.
+      const tracked = toDecide.map(() => writes.begin());
+      const decided: Promise<void>[] = [];
+      for (let i = 0; i < toDecide.length; i++) {
+        // A log decision runs to its end without waiting: let the event loop breathe between slices
+        // (the receivers, the Socket Mode connection and the embedded queue's timers run on it too).
+        if (i > 0 && i % YIELD_EVERY === 0) await new Promise<void>((r) => setImmediate(r));
+        const record = toDecide[i] as CloudTrailRecord;
+        const done = tracked[i] as { started(): void; settled(): void };
+        done.started();
+        decided.push(
+          decideAndStore(record)
+            .then((outcome) => {
               if (outcome === 'duplicate') report.duplicates++;
               outcomes.set(record.eventID, outcome);
-            } finally {
-              tracked.settled();
-            }
-          }
-        }),
-      );
+            })
+            .finally(() => done.settled()),
+        );
+      }
+      await Promise.all(decided);
       // The group's decisions are durable before any of its messages is deleted.
       const [unrecorded] = await Promise.all([writes.commitDecisions(), deps.audit.flush()]);
       for (const eventId of unrecorded) {

@@ -17,6 +17,15 @@ import type { EngineerDirectory } from './ports.js';
 const dayOf = (d: Date) => d.toISOString().slice(0, 10);
 const ACCOUNT = /^\d{12}$/;
 
+/**
+ * An account's last call is written again only when it moved at least this much since this process last
+ * wrote it: "last call 7m ago" needs no second's precision, and a busy account would otherwise cost a
+ * write every drain run. Heartbeats (one every few minutes) are always written.
+ */
+export const LAST_EVENT_GRANULARITY_MS = 60_000;
+/** `<table>|<account>` → the last call time this process wrote (bounded). */
+const writtenEventAt = new Map<string, number>();
+
 /** The effective stage of each rule: staff overrides (DynamoDB) over the file's stage. */
 export function stageResolver(
   overrides: readonly RuleStageOverride[],
@@ -156,16 +165,32 @@ export function createRunActivity(): RunActivity {
     async flush(store, logger, now) {
       const writes: (() => Promise<void>)[] = [];
       for (const [account, a] of accounts) {
+        const key = `${store.tableName}|${account}`;
+        const written = writtenEventAt.get(key);
+        if (
+          a.eventAt !== undefined &&
+          written !== undefined &&
+          a.eventAt < written + LAST_EVENT_GRANULARITY_MS
+        )
+          a.eventAt = undefined;
+        if (a.eventAt === undefined && a.heartbeatAt === undefined) continue;
+        const eventAt = a.eventAt;
         writes.push(() =>
-          store.recordAccountActivity(
-            account,
-            {
-              heartbeatAt: a.heartbeatAt === undefined ? undefined : new Date(a.heartbeatAt),
-              heartbeatRegion: a.heartbeatRegion,
-              eventAt: a.eventAt === undefined ? undefined : new Date(a.eventAt),
-            },
-            now,
-          ),
+          store
+            .recordAccountActivity(
+              account,
+              {
+                heartbeatAt: a.heartbeatAt === undefined ? undefined : new Date(a.heartbeatAt),
+                heartbeatRegion: a.heartbeatRegion,
+                eventAt: eventAt === undefined ? undefined : new Date(eventAt),
+              },
+              now,
+            )
+            .then(() => {
+              if (eventAt === undefined) return;
+              if (writtenEventAt.size > 50_000) writtenEventAt.clear();
+              writtenEventAt.set(key, Math.max(eventAt, writtenEventAt.get(key) ?? 0));
+            }),
         );
       }
       for (const [key, counts] of lag) {

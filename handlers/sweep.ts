@@ -108,6 +108,13 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
   await eachLimit(open, SWEEP_CONCURRENCY, async (v) => {
     await guard(`verification ${v.id}`, async () => {
       const now = clock();
+      // Held back while the drain left a backlog (its deadline is far: the hold is a tenth of it).
+      if (
+        opts.backlog &&
+        (v.dmStatus === 'pending' || v.needsUpdate) &&
+        now.getTime() - Date.parse(v.createdAt) < backlogHold(v)
+      )
+        return;
       if (v.dmStatus === 'pending' && (await deps.store.findOpenVerification(v.engineerKey))?.id !== v.id) {
         // Not (yet) the engineer's open verification: its creator is between writing it and taking the
         // lock, or died there (its call is redelivered and lands elsewhere). Never ask or escalate it.
@@ -141,7 +148,6 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
         }
         return;
       }
-      if (opts.backlog && now.getTime() - Date.parse(v.createdAt) < backlogHold(v)) return;
       const staleSend = v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > staleMs;
       if (v.dmStatus === 'pending' || staleSend) {
         if ((await sendQuestion(deps, v, now)) === 'sent') report.questionsSent++;

@@ -163,7 +163,7 @@ export function createWatchdog(deps: WatchdogDeps): Watchdog {
       bad: failed ? undefined : age > opts.queueAgeMs,
       detail:
         age > opts.queueAgeMs
-          ? `secbot's queue is behind: a message had waited ${span(age)} when it was drained (alert above ${span(opts.queueAgeMs)}). Calls are decided late; more replicas or a longer SECBOT_SCHEDULE budget may help.`
+          ? `secbot's queue is behind: a message had waited ${span(age)} when it was drained (alert above ${span(opts.queueAgeMs)}). Calls are decided late: check the drain's log for slow batches, or run more replicas.`
           : `The queue keeps up again (oldest message drained after ${span(age)}).`,
       severity: 'warning',
       page: false,
@@ -171,7 +171,13 @@ export function createWatchdog(deps: WatchdogDeps): Watchdog {
 
     // Heartbeats: only when this run drained the queue empty (else newer ones may still be waiting).
     const judgeHeartbeats = !failed && d?.stoppedBy === 'empty';
-    const accounts = await deps.store.listAccounts();
+    let accounts: Awaited<ReturnType<Store['listAccounts']>> = [];
+    try {
+      accounts = await deps.store.listAccounts();
+    } catch (err) {
+      // Heartbeats cannot be judged this run; the other conditions still are.
+      deps.logger.warn({ err }, 'watchdog: the accounts could not be read');
+    }
     for (const a of accounts) {
       if (!a.lastHeartbeatAt) continue; // only accounts that have sent one
       const late = now.getTime() - Date.parse(a.lastHeartbeatAt);

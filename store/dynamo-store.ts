@@ -62,6 +62,7 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
 
     addNotifyCall: (engineerKey, c, opts) => verifications.addNotifyCall(ctx, engineerKey, c, opts),
     addNotifyCalls: (engineerKey, calls, opts) => verifications.addNotifyCalls(ctx, engineerKey, calls, opts),
+    putVerificationCalls: (entries, now) => verifications.putVerificationCalls(ctx, entries, now),
     getVerification: (id) => verifications.getVerification(ctx, id),
     findOpenVerification: (engineerKey) => verifications.findOpenVerification(ctx, engineerKey),
     listEngineerVerifications: (engineerKey, opts) =>

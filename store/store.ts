@@ -132,8 +132,16 @@ export interface Store {
   addNotifyCalls(
     engineerKey: string,
     calls: readonly VerificationCall[],
-    opts: { now: Date; deadline: Date; verificationId?: string },
+    opts: { now: Date; deadline: Date; verificationId?: string; deferCallItems?: boolean },
   ): Promise<AddNotifyCallResult[]>;
+  /**
+   * The call items of `addNotifyCalls(…, { deferCallItems: true })`, 25 to a BatchWriteItem: written by
+   * its caller with the rest of its batch, before it counts the calls as stored.
+   */
+  putVerificationCalls(
+    entries: readonly { verificationId: string; call: VerificationCall }[],
+    now: Date,
+  ): Promise<void>;
   getVerification(id: string): Promise<Verification | undefined>;
   /** The engineer's OPEN verification, if any. */
   findOpenVerification(engineerKey: string): Promise<Verification | undefined>;

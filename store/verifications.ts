@@ -306,7 +306,7 @@ async function joinVerification(
 }
 
 /** The call items (details beside the header's membership); plain puts, so writing again is harmless. */
-async function putCallItems(
+async function writeCallItems(
   ctx: StoreContext,
   vid: string,
   calls: readonly VerificationCall[],
@@ -513,6 +513,30 @@ export async function discardUnlockedVerification(ctx: StoreContext, id: string)
   return old !== undefined;
 }
 
+/**
+ * Call items of several verifications, 25 to a BatchWriteItem: for callers of `addNotifyCalls` with
+ * `deferCallItems`, before they count the calls as stored.
+ */
+export async function putVerificationCalls(
+  ctx: StoreContext,
+  entries: readonly { verificationId: string; call: VerificationCall }[],
+  now: Date,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const ttl = ttlAfter(now, ctx.retention.closedDays + CALL_EXTRA_DAYS);
+  await batchWriteRaw(
+    ctx,
+    'putVerificationCalls',
+    entries.map(({ verificationId, call: c }) => ({
+      ...keys.verificationCall(verificationId, c.eventTime, c.eventId),
+      entity: 'call',
+      verificationId,
+      call: { ...callSummary(c), remediations: c.remediations, remediationGaps: c.remediationGaps },
+      ttl,
+    })),
+  );
+}
+
 function validateCall(c: VerificationCall): void {
   for (const f of ['eventId', 'eventName', 'eventSource', 'eventTime', 'action'] as const) {
     if (typeof c[f] !== 'string' || c[f] === '') throw new TypeError(`call.${f} is required`);
@@ -545,8 +569,10 @@ export async function addNotifyCalls(
   ctx: StoreContext,
   engineerKey: string,
   calls: readonly VerificationCall[],
-  opts: { now: Date; deadline: Date; verificationId?: string },
+  opts: { now: Date; deadline: Date; verificationId?: string; deferCallItems?: boolean },
 ): Promise<AddNotifyCallResult[]> {
+  // Deferred: the caller writes the call items (putVerificationCalls) with the rest of its batch.
+  const putCallItems = opts.deferCallItems ? async () => {} : writeCallItems;
   if (!engineerKey) throw new TypeError('engineerKey is required');
   for (const c of calls) validateCall(c);
   const { now, deadline } = opts;

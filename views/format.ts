@@ -62,7 +62,7 @@ export function inert(value: string, max = 200): string {
 
 /** A mrkdwn text object that Slack will not auto-link (verbatim), truncated to the 3000-character limit. */
 export function md(text: string): MrkdwnElement {
-  return { type: "mrkdwn", text: truncate(text, SLACK_LIMITS.text), verbatim: true };
+  return { type: 'mrkdwn', text: truncateMrkdwn(text, SLACK_LIMITS.text), verbatim: true };
 }
 
 /**
@@ -72,7 +72,9 @@ export function md(text: string): MrkdwnElement {
  */
 export function truncateMrkdwn(text: string, max: number): string {
   if (text.length <= max) return text;
-  let cut = truncate(text, max - 1).replace(/&[a-z]{0,4}…$/, '…').replace(/<[^<>]*…$/, '…');
+  let cut = truncate(text, max - 1)
+    .replace(/&[a-z]{0,4}…$/, '…')
+    .replace(/<[^<>]*…$/, '…');
   if (((cut.match(/`/g)?.length ?? 0) & 1) === 1) cut += '`';
   return cut;
 }

@@ -224,6 +224,60 @@ describe('local Slack server with the real Bolt app', () => {
     );
   });
 
+  it('reads a conversation back with conversations.history: newest first, metadata on request, cursor paging', async () => {
+    slack.addChannel('C0HISTORY', 'history');
+    const dm = 'C0HISTORY';
+    for (const n of [1, 2, 3]) {
+      await app.client.chat.postMessage({
+        channel: dm,
+        text: `question ${n}`,
+        metadata: { event_type: 'secbot_verification', event_payload: { verification_id: `v_${n}` } },
+      });
+    }
+    const plain = await app.client.conversations.history({ channel: dm });
+    assert.deepEqual(
+      plain.messages?.map((m) => m.text),
+      ['question 3', 'question 2', 'question 1'],
+    );
+    assert.equal(plain.messages?.[0]?.metadata, undefined, 'metadata only with include_all_metadata');
+    const first = await app.client.conversations.history({
+      channel: dm,
+      include_all_metadata: true,
+      limit: 2,
+    });
+    assert.deepEqual(
+      first.messages?.map(
+        (m) => (m.metadata?.event_payload as { verification_id?: string })?.verification_id,
+      ),
+      ['v_3', 'v_2'],
+    );
+    assert.equal(first.has_more, true);
+    const rest = await app.client.conversations.history({
+      channel: dm,
+      include_all_metadata: true,
+      cursor: first.response_metadata?.next_cursor,
+    });
+    assert.deepEqual(
+      rest.messages?.map((m) => m.metadata?.event_type),
+      ['secbot_verification'],
+    );
+    assert.equal(rest.has_more, false);
+    const newest = first.messages?.[0]?.ts ?? '';
+    const after = await app.client.conversations.history({ channel: dm, oldest: newest });
+    assert.deepEqual(after.messages, [], '`oldest` is exclusive');
+    const inclusive = await app.client.conversations.history({
+      channel: dm,
+      oldest: newest,
+      inclusive: true,
+    });
+    assert.equal(inclusive.messages?.length, 1);
+    await rejectsWithSlackError(
+      webClient(slack).conversations.history({ channel: 'C0NOPE' }),
+      'channel_not_found',
+    );
+    await rejectsWithSlackError(webClient(slack).conversations.history({ channel: QUIET }), 'not_in_channel');
+  });
+
   it('retries a 429 with Retry-After: 1 through the Bolt client, which then succeeds', async () => {
     slack.failNext('chat.postMessage', { status: 429, retryAfterSeconds: 1 });
     const started = Date.now();

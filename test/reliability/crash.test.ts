@@ -21,60 +21,15 @@ import type { Pager } from '../../integrations/pagerduty.js';
 import { createSlackMessenger } from '../../integrations/slack-messenger.js';
 import { silentLogger } from '../../logging/logger.js';
 import { createDynamoStore } from '../../store/dynamo-store.js';
-import type { Store } from '../../store/store.js';
 import type { VerificationCall } from '../../store/types.js';
-import {
-  type ChildExit,
-  childEnv,
-  killAllChildren,
-  type SecbotChild,
-  spawnSecbot,
-} from '../helpers/child-secbot.js';
-import {
-  answerWhenAsked,
-  checkInvariants,
-  type Engineer,
-  enqueue,
-  type Figures,
-  makeWorkload,
-  questionPosts,
-  waitForDrained,
-  waitForQuiet,
-} from '../helpers/invariants.js';
-import { ALERT_CHANNEL, startWorld, type World } from '../helpers/world.js';
+import { killAllChildren } from '../helpers/child-secbot.js';
+import { type CrashScenario, runCrashScenario } from '../helpers/crash-run.js';
+import { type Figures, questionPosts } from '../helpers/invariants.js';
+import { startWorld, type World } from '../helpers/world.js';
 
 after(killAllChildren);
 
-const CHILD = {
-  SECBOT_VERIFY_TIMEOUT: '45s',
-  SECBOT_DUO_TIMEOUT: '60s',
-  SECBOT_DM_RESEND_AFTER: '2s',
-  SECBOT_VISIBILITY_TIMEOUT: '5s',
-};
-
-async function within<T>(p: Promise<T>, ms: number, what: string, diagnostics: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms\n${diagnostics()}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-interface Scenario {
-  point: string;
-  /** What the test does to reach the point: nothing (the drain or sweep gets there), or one answer. */
-  trigger?: 'yes' | 'no';
-  /** Extra checks on the restarted process. */
-  after?: (ctx: { second: SecbotChild; world: World; store: Store }) => Promise<void> | void;
-}
-
-const SCENARIOS: Scenario[] = [
+const SCENARIOS: CrashScenario[] = [
   { point: 'after_receive:2' },
   { point: 'before_delete:2' },
   {
@@ -96,63 +51,7 @@ after(() => {
 describe('SIGKILL at each crash point, then restart', { concurrency: true }, () => {
   for (const sc of SCENARIOS) {
     it(`${sc.point}: every call in one verification, every escalation paged once, nobody asked twice, only poison left`, async () => {
-      const started = Date.now();
-      const world = await startWorld();
-      const children: SecbotChild[] = [];
-      const diagnostics = () =>
-        children.map((c) => `--- ${c.name} ---\n${c.output().slice(-6000)}`).join('\n');
-      try {
-        const queue = await world.sqs.createQueue({ visibilityTimeoutSeconds: 5, maxReceiveCount: 3 });
-        const table = world.dynamo.tableName();
-        const store = createDynamoStore({ tableName: table, client: world.dynamo.client });
-        const prefix = `k${sc.point.replace(/[^a-z]/g, '').slice(0, 6)}`;
-        const workload = makeWorkload(world, { prefix, engineers: 6, calls: 60, alerts: 6, poison: 1 });
-        await enqueue(queue, workload.bodies);
-        const env = childEnv(world, { queue, table, extra: CHILD });
-
-        const first = spawnSecbot({
-          name: 'first',
-          duo: world.duo,
-          env: { ...env, SECBOT_CRASH_AT: sc.point },
-        });
-        children.push(first);
-        await first.ready();
-        const answered = new Set<string>();
-        if (sc.trigger) {
-          const who = workload.engineers.find((e) => e.answer === sc.trigger) as Engineer;
-          await answerWhenAsked(store, world, workload, [who], 60_000, diagnostics);
-          answered.add(who.id);
-        }
-        const exit: ChildExit = await within(first.exited, 30_000, `the crash at ${sc.point}`, diagnostics);
-        assert.equal(exit.signal, 'SIGKILL', `killed by its crash point:\n${first.output()}`);
-        assert.match(first.output(), /crash point \S+ reached: SIGKILL/);
-        const beforeKill = {
-          paged: new Set(world.pagerduty.triggers().map((t) => t.dedup_key)),
-          posted: world.slack.messages(ALERT_CHANNEL),
-        };
-
-        const second = spawnSecbot({ name: 'second', duo: world.duo, env });
-        children.push(second);
-        await second.ready();
-        await world.slack.waitForConnections(1, 10_000);
-        const rest = workload.engineers.filter((e) => !answered.has(e.id));
-        await answerWhenAsked(store, world, workload, rest, 90_000, diagnostics);
-        await waitForQuiet(store, 60_000, diagnostics);
-        await waitForDrained(queue, workload.poison.length, 30_000, diagnostics);
-        await sc.after?.({ second, world, store });
-        const stopped = await second.stop();
-        assert.equal(stopped.code, 0, `the restarted process exits 0 on SIGTERM:\n${second.output()}`);
-
-        const f = await checkInvariants({ world, table, queue, workload, beforeKill }).catch((err: Error) => {
-          err.message += `\n${diagnostics()}`;
-          throw err;
-        });
-        figures[sc.point] = { ...f, seconds: Math.round((Date.now() - started) / 100) / 10 };
-      } finally {
-        for (const c of children) c.kill();
-        await Promise.all(children.map((c) => c.exited));
-        await world.stop();
-      }
+      figures[sc.point] = await runCrashScenario(sc);
     });
   }
 });

@@ -103,7 +103,7 @@ describe('catastrophic regular expressions', () => {
       for (const flags of ['', '|i']) {
         const rule = loaded(ruleWith(`userAgent|re${flags}: '${pattern.replace(/'/g, "''")}'`));
         const ms = timeMatch(rule, record({ userAgent: `${crafted(unit)}!` }));
-        assert.ok(ms < 500, `/${pattern}/${flags} took ${ms.toFixed(0)} ms on 64 KB`);
+        assert.ok(ms < 2_000, `/${pattern}/${flags} took ${ms.toFixed(0)} ms on 64 KB`);
       }
     }
   });
@@ -153,7 +153,7 @@ describe('catastrophic regular expressions', () => {
             userIdentity: { type: 'AssumedRole', arn: crafted(':assumed-role/x/i-') },
           });
           const ms = timeMatch(rule, rec);
-          assert.ok(ms < 500, `${rule.id} took ${ms.toFixed(0)} ms on a 64 KB ${field}`);
+          assert.ok(ms < 2_000, `${rule.id} took ${ms.toFixed(0)} ms on a 64 KB ${field}`);
           checked++;
         }
       }
@@ -281,7 +281,7 @@ describe('mutated rule files', () => {
       text: readFileSync(join(BUNDLED_RULES_DIR, f), 'utf8'),
     }));
 
-  it('3,000 random mutations of the bundled rules: compile never throws; every issue names the file and what is wrong', () => {
+  it('2,000 random mutations of the bundled rules: compile never throws; every issue names the file and what is wrong', () => {
     const edit = fc.oneof(
       fc.record({ op: fc.constant('delete-line' as const), at: fc.nat() }),
       fc.record({ op: fc.constant('duplicate-line' as const), at: fc.nat() }),
@@ -349,7 +349,7 @@ describe('mutated rule files', () => {
           }
         },
       ),
-      { numRuns: 3_000, seed: 66 },
+      { numRuns: 2_000, seed: 66 },
     );
     assert.equal(JSON.stringify(Object.getOwnPropertyNames(Object.prototype).sort()), before);
   });
