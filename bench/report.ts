@@ -31,7 +31,8 @@ export function figure(name: string, value: number, unit: string, detail: string
   const f: Figure = { name, value, unit, detail };
   if (bar) {
     f.bar = bar;
-    f.ok = bar.op === '>=' ? value >= bar.value : bar.op === '<=' ? value <= bar.value : value === bar.value;
+    const v = bar.value;
+    f.ok = bar.op === '>=' ? value >= v : bar.op === '<=' ? value <= v : bar.op === '<' ? value < v : value === v;
   }
   return f;
 }

@@ -104,8 +104,9 @@ describe('decoder fuzzing', () => {
     );
     if (run.failed) assert.fail(describeFailure(run));
     const total = performance.now() - started;
-    // No hidden hang: the slowest single input (a 4 MB body, a 20,000-level nesting) stays well under a second.
-    assert.ok(slowest.ms < 1_000, `slowest input took ${slowest.ms.toFixed(0)} ms (${slowest.kind})`);
+    // No hidden hang: the slowest single input stays far from a hang (about 0.1 s unloaded; the bound leaves
+    // room for GC pauses on a busy machine).
+    assert.ok(slowest.ms < 3_000, `slowest input took ${slowest.ms.toFixed(0)} ms (${slowest.kind})`);
     assert.equal(prototypeSnapshot(), before, 'a prototype gained or lost properties');
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     assert.equal(({} as Record<string, unknown>).isAdmin, undefined);

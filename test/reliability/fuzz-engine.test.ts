@@ -198,8 +198,9 @@ describe('Sigma engine fuzzing', () => {
     );
     if (run.failed) assert.fail(describeFailure(run));
     const total = performance.now() - started;
-    // Before the linear-time regular expressions, one crafted 64 KB policy document took minutes.
-    assert.ok(slowest.ms < 2_000, `slowest input took ${slowest.ms.toFixed(0)} ms (${slowest.kind})`);
+    // Before the linear-time regular expressions, one crafted 64 KB policy document took minutes. (The bound
+    // leaves room for GC pauses and a busy CI machine; unloaded, the slowest record takes about 0.3 s.)
+    assert.ok(slowest.ms < 5_000, `slowest input took ${slowest.ms.toFixed(0)} ms (${slowest.kind})`);
     assert.ok(total / Math.max(1, records) < 5, `average ${(total / records).toFixed(2)} ms per record`);
     assert.equal(prototypeSnapshot(), before, 'a prototype gained or lost properties');
     for (const k of ['polluted', 'isAdmin', ...PROTO_KEYS.slice(2)])

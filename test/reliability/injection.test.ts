@@ -18,6 +18,7 @@ import { parseCommand, requiresStaff, SUBCOMMANDS, type SubcommandName } from '.
 import { STAFF_ONLY_MESSAGE } from '../../handlers/staff.js';
 import { STAFF_ACTIONS } from '../../listeners/middleware/staff-only.js';
 import { ACTION_ACKNOWLEDGE, ACTION_RESOLVE } from '../../views/alert.js';
+import { cloudtrail, inert, truncateMrkdwn } from '../../views/format.js';
 import { ACTION_NO, ACTION_YES } from '../../views/question.js';
 import { iamUser, makeRecord } from '../helpers/events.js';
 import type { JsonObject } from '../helpers/slack-server.js';
@@ -516,5 +517,24 @@ describe('mrkdwn in every CloudTrail field', () => {
     assert.ok(hostile.some((t) => t.text.includes('&lt;!channel&gt;')));
     // Pages carry the raw values (PagerDuty is not mrkdwn) but are pages all the same.
     assert.ok(world.pagerduty.triggers().some((t) => JSON.stringify(t.payload).includes('<!channel>')));
+  });
+});
+
+describe('format helpers', () => {
+  it('a cut inside a code span closes it; half entities and half tokens are dropped', () => {
+    const text = `a ${cloudtrail(`${'<'.repeat(50)} *EVILBOLD*`, 200)}`;
+    for (let max = 5; max < text.length; max++) {
+      const cut = truncateMrkdwn(text, max);
+      assert.ok(cut.length <= max, `${cut.length} > ${max}`);
+      assert.equal((cut.match(/`/g) ?? []).length % 2, 0, `unbalanced at ${max}: ${cut}`);
+      assert.ok(!/&[a-z]{0,4}…`?$/.test(cut), `half entity at ${max}: ${cut}`);
+    }
+    assert.equal(truncateMrkdwn('x <!date^1^{time}|now> y', 12), 'x …');
+  });
+
+  it('inert keeps identifiers readable and formatting inert', () => {
+    assert.equal(inert('channel_not_found'), 'channel_not_found');
+    assert.equal(inert('SECBOT_ALERT_CHANNEL is not set'), 'SECBOT_ALERT_CHANNEL is not set');
+    assert.equal(inert('_x_ *b* ~s~ `c` <!here>'), 'x b s c &lt;!here&gt;');
   });
 });

@@ -32,7 +32,7 @@ describe('replicas on one queue and table', () => {
           poison: 0,
           waves: 5,
           waveGapMs: 2_000,
-          verifyTimeout: '30s',
+          verifyTimeout: '45s',
         }),
       );
     });
