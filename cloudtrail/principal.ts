@@ -35,37 +35,28 @@ const AWS_SERVICE_HOST_RE = /^[a-z0-9][a-z0-9.-]*\.amazonaws\.com(?:\.cn)?$/i;
 
 const hasOwn = Object.prototype.hasOwnProperty;
 
-/** Lower-case forms of the keys read here, computed once (a lookup allocates nothing). */
-const lowerKeys = new Map<string, string>();
-function lowerKey(key: string): string {
-  let lower = lowerKeys.get(key);
-  if (lower === undefined) {
-    lower = key.toLowerCase();
-    if (lowerKeys.size < 1_000) lowerKeys.set(key, lower);
-  }
-  return lower;
-}
-
-/** An own property of `o`, trying the camelCase key then its lowercase form; never an inherited one. */
-function val(o: unknown, key: string): unknown {
+/**
+ * An own property of `o`, trying the camelCase key then its lowercase form (`lower`, given by the
+ * caller so nothing is computed per read); never an inherited one.
+ */
+function val(o: unknown, key: string, lower: string): unknown {
   if (typeof o !== 'object' || o === null) return undefined;
   if (hasOwn.call(o, key)) {
     const v = (o as Record<string, unknown>)[key];
     if (v !== undefined) return v;
   }
-  const lower = lowerKey(key);
   return lower !== key && hasOwn.call(o, lower) ? (o as Record<string, unknown>)[lower] : undefined;
 }
 
 /** {@link val} as a non-empty string, else undefined. */
-function str(o: unknown, key: string): string | undefined {
-  const v = val(o, key);
+function str(o: unknown, key: string, lower: string = key): string | undefined {
+  const v = val(o, key, lower);
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
 /** {@link val} as a (non-array) object, else undefined. */
-function obj(o: unknown, key: string): Record<string, unknown> | undefined {
-  const v = val(o, key);
+function obj(o: unknown, key: string, lower: string = key): Record<string, unknown> | undefined {
+  const v = val(o, key, lower);
   return typeof v === 'object' && v !== null && !Array.isArray(v)
     ? (v as Record<string, unknown>)
     : undefined;

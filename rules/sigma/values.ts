@@ -327,7 +327,14 @@ function valueTest(v: YScalar, mods: Mods, key: string, rep: Reporter): ValueTes
       rep.error(v.pos, `'${key}': ${(err as Error).message}`);
       return undefined;
     }
-    return onString((s) => testCapped(re, s));
+    // Literals every match contains, looked for first: most values have not got them, and the
+    // linear-time engine the pattern runs on is slower than a substring search.
+    const needs = mods.reFlags.i ? [] : requiredLiterals(value);
+    if (needs.length === 0) return onString((s) => testCapped(re, s));
+    return onString((s) => {
+      for (let k = 0; k < needs.length; k++) if (!s.includes(needs[k] as string)) return false;
+      return testCapped(re, s);
+    });
   }
   if (value === null) {
     if (mods.mode !== 'exact' || mods.b64 || mods.cased) {
@@ -374,6 +381,72 @@ function valueTest(v: YScalar, mods: Mods, key: string, rep: Reporter): ValueTes
     }
   }
   return test;
+}
+
+/**
+ * Literal runs (2 characters or more) that every match of a regular expression must contain: the
+ * characters outside groups, classes and quantified atoms, in a pattern with no top-level `|`.
+ * Conservative: whatever it is unsure of ends a run. Empty when there is none.
+ */
+export function requiredLiterals(pattern: string): string[] {
+  const runs: string[] = [];
+  let run = '';
+  const cut = () => {
+    if (run.length >= 2) runs.push(run);
+    run = '';
+  };
+  const QUANT = new Set(['?', '*', '+', '{']);
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] as string;
+    let lit: string | undefined;
+    if (c === '\\') {
+      const d = pattern[i + 1];
+      if (d !== undefined && /[\\^$.|?*+()[\]{}\/-]/.test(d)) {
+        lit = d;
+        i++;
+      } else {
+        // A class or code escape (\d, \b, \x41, \u0041, \1…): not a literal, nor is what may be
+        // part of it (conservatively, every letter, digit and brace that follows).
+        cut();
+        i++;
+        while (i + 1 < pattern.length && /[A-Za-z0-9{}<>]/.test(pattern[i + 1] as string)) i++;
+        continue;
+      }
+    } else if (c === '|') {
+      return []; // an alternative at the top level: nothing is required of every match
+    } else if (c === '(' || c === '[') {
+      // Skip the group or class whole (a group may hold an alternative; it is not looked into).
+      cut();
+      let depth = 0;
+      for (; i < pattern.length; i++) {
+        const x = pattern[i];
+        if (x === '\\') i++;
+        else if (c === '[' ? x === ']' : x === ')') {
+          if (c === '[' || --depth === 0) break;
+        } else if (c === '(' && x === '(') depth++;
+      }
+      continue;
+    } else if (c === '{') {
+      // A counted repetition {m,n} (or a literal brace): skipped whole.
+      cut();
+      const close = pattern.indexOf('}', i);
+      if (close > i) i = close;
+      continue;
+    } else if ('.^$)]}'.includes(c) || QUANT.has(c)) {
+      cut();
+      continue;
+    } else {
+      lit = c;
+    }
+    // A quantified atom may be absent or repeated: it ends the run, without being part of it.
+    if (QUANT.has(pattern[i + 1] ?? '')) {
+      cut();
+      continue;
+    }
+    run += lit;
+  }
+  cut();
+  return runs;
 }
 
 const isAscii = (s: string): boolean => {
