@@ -138,21 +138,21 @@ function parseBool(v: unknown, yes: string, no: string): boolean | undefined {
  */
 export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions): Principal {
   const ui: unknown = (record as { userIdentity?: unknown } | null | undefined)?.userIdentity;
-  const sourceIp = str(record, 'sourceIPAddress');
-  const userAgent = str(record, 'userAgent');
+  const sourceIp = str(record, 'sourceIPAddress', 'sourceipaddress');
+  const userAgent = str(record, 'userAgent', 'useragent');
 
   const rawType = str(ui, 'type');
   const arn = str(ui, 'arn');
-  const principalId = str(ui, 'principalId');
-  const userName = str(ui, 'userName');
-  const invokedBy = str(ui, 'invokedBy');
-  const accountId = str(ui, 'accountId') ?? arnAccount(arn);
-  const sessionContext = obj(ui, 'sessionContext');
-  const issuer = obj(sessionContext, 'sessionIssuer');
+  const principalId = str(ui, 'principalId', 'principalid');
+  const userName = str(ui, 'userName', 'username');
+  const invokedBy = str(ui, 'invokedBy', 'invokedby');
+  const accountId = str(ui, 'accountId', 'accountid') ?? arnAccount(arn);
+  const sessionContext = obj(ui, 'sessionContext', 'sessioncontext');
+  const issuer = obj(sessionContext, 'sessionIssuer', 'sessionissuer');
   const issuerArn = str(issuer, 'arn');
-  const issuerUserName = str(issuer, 'userName');
-  const onBehalfOf = obj(ui, 'onBehalfOf');
-  const onBehalfOfUserId = str(onBehalfOf, 'userId');
+  const issuerUserName = str(issuer, 'userName', 'username');
+  const onBehalfOf = obj(ui, 'onBehalfOf', 'onbehalfof');
+  const onBehalfOfUserId = str(onBehalfOf, 'userId', 'userid');
 
   const hasIdentity =
     arn !== undefined ||
@@ -268,10 +268,10 @@ export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions
 
   // MFA: a console sign-in says so itself; otherwise the session's attributes.
   let mfa: boolean | undefined;
-  if (str(record, 'eventName') === 'ConsoleLogin') {
-    mfa = parseBool(val(obj(record, 'additionalEventData'), 'MFAUsed'), 'yes', 'no');
+  if (str(record, 'eventName', 'eventname') === 'ConsoleLogin') {
+    mfa = parseBool(val(obj(record, 'additionalEventData', 'additionaleventdata'), 'MFAUsed', 'mfaused'), 'yes', 'no');
   }
-  mfa ??= parseBool(val(obj(sessionContext, 'attributes'), 'mfaAuthenticated'), 'true', 'false');
+  mfa ??= parseBool(val(obj(sessionContext, 'attributes'), 'mfaAuthenticated', 'mfaauthenticated'), 'true', 'false');
 
   // An AWS service acting on its own: type AWSService (given, or inferred above for service events),
   // or a session of a service-linked role. A named identity whose call a service relayed (invokedBy

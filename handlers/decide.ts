@@ -150,8 +150,10 @@ function matchOf(rule: Rule, record: CloudTrailRecord, failed: boolean, policy: 
 const ZONED = /[zZ]|[+-]\d\d:?\d\d$/;
 
 function parseEventTime(t: string): number {
-  // Tolerate "2023-01-10 21:04:02" (no T, no zone) as UTC, as some exports write it.
   const ms = Date.parse(t);
+  // CloudTrail's own form ("2025-06-02T11:59:00Z") at once.
+  if (t.charCodeAt(t.length - 1) === 90 /* Z */ && !Number.isNaN(ms)) return ms;
+  // Tolerate "2023-01-10 21:04:02" (no T, no zone) as UTC, as some exports write it.
   if (!Number.isNaN(ms) && ZONED.test(t)) return ms;
   const iso = Date.parse(`${t.replace(' ', 'T')}${/[zZ]$/.test(t) ? '' : 'Z'}`);
   return Number.isNaN(iso) ? ms : iso;
@@ -185,7 +187,13 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
   const indexed = ruleSet.indexed === true;
   for (let i = 0; i < candidates.length; i++) {
     const rule = candidates[i] as Rule;
-    if (!(indexed && rule.matchesCandidate ? rule.matchesCandidate(record) : rule.matches(record))) continue;
+    let hit: boolean;
+    try {
+      hit = indexed && rule.matchesCandidate ? rule.matchesCandidate(record) : rule.matches(record);
+    } catch {
+      hit = false; // compiled tests do not throw on JSON data; this only guards the contract
+    }
+    if (!hit) continue;
     if ((stageOf ? stageOf(rule) : rule.stage) === 'shadow') {
       // Staged: judged below for what it would have done; it does not act.
       if (stagedRules) stagedRules.push(rule);

@@ -76,7 +76,8 @@ export interface Rule {
   /**
    * `matches` for a record whose eventName and eventSource are among the rule's pins (compared with
    * A–Z folded): what an indexed RuleSet guarantees for its candidates. Leaves out the equality tests
-   * the pins imply. Absent when there is nothing to leave out.
+   * the pins imply. Absent when there is nothing to leave out. Unlike `matches`, it is the compiled test
+   * itself: a caller guards it against throwing (which it does not on JSON data).
    */
   matchesCandidate?(record: CloudTrailRecord): boolean;
 }

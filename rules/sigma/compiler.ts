@@ -76,16 +76,8 @@ export function compileRuleFile(file: string, text: string): CompileResult {
       }
     },
   };
-  const candidateTest = detection.matchesCandidate;
-  if (candidateTest) {
-    rule.matchesCandidate = (record: CloudTrailRecord): boolean => {
-      try {
-        return candidateTest(record);
-      } catch {
-        return false;
-      }
-    };
-  }
+  // The compiled test itself, without a wrapper: its caller (decide) guards it, as `matches` does here.
+  if (detection.matchesCandidate) rule.matchesCandidate = detection.matchesCandidate;
   const line = (entry(root, 'title') ?? idEntry)?.keyPos.line;
   if (line !== undefined) rule.line = line;
   if (description !== undefined) rule.description = description;

@@ -218,8 +218,16 @@ export function compileCondition(c: Cond, selections: ReadonlyMap<string, Pred>)
   switch (c.t) {
     case 'id':
       return sel(c.name);
-    case 'and':
+    case 'and': {
+      // `selection and not filter`, the commonest shape, without a closure for the `not`.
+      const [first, second] = c.xs;
+      if (c.xs.length === 2 && first && second?.t === 'not') {
+        const a = compileCondition(first, selections);
+        const x = compileCondition(second.x, selections);
+        return (r) => a(r) && !x(r);
+      }
       return allOf(c.xs.map((x) => compileCondition(x, selections)));
+    }
     case 'or':
       return anyOf(c.xs.map((x) => compileCondition(x, selections)));
     case 'not': {

@@ -274,15 +274,15 @@ function compileMap(
     const abs = allFields(kept.map((i) => i.test));
     if (!scope) {
       if (kept.length === 0) return () => true;
+      // Called as abs(record): the scope is the record, and no test reads `root` (fieldref would).
+      if (!kept.some((i) => i.usesRoot)) return abs as unknown as Pred;
       return (r) => abs(r, r);
     }
     const rels = allFields(relative.map((i) => i.test));
     const path = new FieldPath(scope.path);
     // One element must satisfy every relative field.
     const element: LeafPred = (el, root) => typeof el === 'object' && el !== null && rels(el, root);
-    return kept.length === 0
-      ? (r) => path.some(r, element, r)
-      : (r) => abs(r, r) && path.some(r, element, r);
+    return kept.length === 0 ? (r) => path.some(r, element, r) : (r) => abs(r, r) && path.some(r, element, r);
   };
   return { test: build(() => false), build, constraints };
 }

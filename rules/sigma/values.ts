@@ -33,6 +33,8 @@ export interface CompiledItem {
    * index can use), those values; otherwise undefined.
    */
   plainValues?: string[];
+  /** The test reads the whole record (`root`), not only its scope: `fieldref`. */
+  usesRoot?: boolean;
 }
 
 const UNSUPPORTED = new Set(['windash', 'wide', 'utf16le', 'utf16be', 'utf16', 'expand']);
@@ -678,7 +680,7 @@ function compileFieldref(
   } else {
     test = (s, r) => preds.some((p) => path.some(s, p, r));
   }
-  return { field, test };
+  return { field, test, usesRoot: true };
 }
 
 /** Keywords: a list of values searched (contains-style, case-insensitive) in every string of the record. */

@@ -281,20 +281,21 @@ describe('the conversation', () => {
     await world.slack.waitForResponse((r) => JSON.stringify(r).includes('security team only'));
     assert.equal((await bot.secbot.store.getAlert(id))?.state, 'OPEN');
     await click(STAFF, ACTION_ACKNOWLEDGE, ALERT_CHANNEL, msg.ts);
-    for (let i = 0; i < 30 && (await bot.secbot.store.getAlert(id))?.state !== 'ACKNOWLEDGED'; i++)
+    for (let i = 0; i < 150 && (await bot.secbot.store.getAlert(id))?.state !== 'ACKNOWLEDGED'; i++)
       await sleep(100);
     await click(STAFF, ACTION_RESOLVE, ALERT_CHANNEL, msg.ts);
-    for (let i = 0; i < 30 && (await bot.secbot.store.getAlert(id))?.state !== 'RESOLVED'; i++)
+    for (let i = 0; i < 150 && (await bot.secbot.store.getAlert(id))?.state !== 'RESOLVED'; i++)
       await sleep(100);
     assert.equal((await bot.secbot.store.getAlert(id))?.state, 'RESOLVED');
-    for (let i = 0; i < 30 && world.pagerduty.eventsFor(id).length < 3; i++) await sleep(100);
+    for (let i = 0; i < 150 && world.pagerduty.eventsFor(id).length < 3; i++) await sleep(100);
     assert.deepEqual(
       world.pagerduty.eventsFor(id).map((e) => e.event_action),
       ['trigger', 'acknowledge', 'resolve'],
     );
-    assert.match(
-      JSON.stringify(world.slack.message(ALERT_CHANNEL, msg.ts)?.blocks),
-      /resolved by <@U0STAFF>/,
+    await world.slack.waitForMessage(
+      ALERT_CHANNEL,
+      (m) => m.ts === msg.ts && /resolved by <@U0STAFF>/.test(JSON.stringify(m.blocks)),
+      15_000,
     );
   });
 });

@@ -43,6 +43,7 @@ data "aws_iam_policy_document" "secbot" {
     effect = "Allow"
     actions = [
       "dynamodb:BatchGetItem",
+      "dynamodb:BatchWriteItem",
       "dynamodb:DeleteItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
