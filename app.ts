@@ -379,6 +379,7 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       }
       const watched = await watchdog.run({ drain: report, drainError });
       if (watched.errors > 0) logger.warn({ watchdog: watched }, 'watchdog finished with errors');
+      const sweptAt = Date.now();
       const swept = await sweep(
         {
           store,
@@ -394,6 +395,12 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         { backlog: report?.stoppedBy === 'budget' },
       );
       if (swept.errors > 0) logger.warn({ sweep: swept }, 'sweep finished with errors');
+      else if (swept.questionsSent + swept.questionsUpdated + swept.alertsPosted + swept.pagesSent > 0) {
+        logger.info(
+          { sweep: { ...swept, durationMs: Date.now() - sweptAt } },
+          `sweep: ${swept.questionsSent} questions sent, ${swept.questionsUpdated} updated, ${swept.pagesSent} pages sent`,
+        );
+      }
       if (drainError) throw drainError;
     };
     const guardedRun = async () => {

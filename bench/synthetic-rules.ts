@@ -1,7 +1,8 @@
 /**
  * Synthetic Sigma rules for the rule-scaling benchmark: real event sources and names from the corpus,
- * with the shapes real rules have (a request-parameter substring, a user-agent list, a filter on the
- * caller, a wildcard value, a CIDR), compiled by the real loader. One rule in a hundred pins only the
+ * with the shapes real rules have (a request-parameter substring, a user-agent list, denied calls but
+ * not a service's, a wildcard value, a CIDR), as selective as real detection rules (a call of the name
+ * rarely matches), compiled by the real loader. One rule in a hundred pins only the
  * event source (`eventName|startswith`), so the index must also cope with rules it cannot narrow by name.
  */
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
@@ -41,8 +42,13 @@ function shapesOf(records: readonly CloudTrailRecord[]): EventShape[] {
 
 const q = (s: string) => JSON.stringify(s);
 
-function ruleText(i: number, e: EventShape, rand: () => number): string {
-  const param = e.params.length > 0 ? e.params[Math.floor(rand() * e.params.length)] : undefined;
+function ruleText(i: number, e: EventShape, other: EventShape, rand: () => number): string {
+  // A parameter of this call, looked for with a value seen in another call's parameters: what a rule
+  // watching for one particular resource looks like (it rarely matches, as real ones rarely do).
+  const key = e.params.length > 0 ? e.params[Math.floor(rand() * e.params.length)]?.[0] : undefined;
+  const value =
+    other.params.length > 0 ? other.params[Math.floor(rand() * other.params.length)]?.[1] : undefined;
+  const param: [string, string] | undefined = key && value ? [key, value] : undefined;
   const frag = (v: string) => {
     const len = Math.min(v.length, 4 + Math.floor(rand() * 5));
     const start = Math.floor(rand() * (v.length - len + 1));
@@ -52,7 +58,7 @@ function ruleText(i: number, e: EventShape, rand: () => number): string {
     `title: Synthetic rule ${i} on ${e.name}`,
     `id: synthetic-${i}`,
     'status: stable',
-    `level: ${i % 2 === 0 ? 'low' : 'medium'}`,
+    `level: ${(['low', 'medium', 'high'] as const)[i % 3]}`,
     'logsource: { product: aws, service: cloudtrail }',
     'detection:',
     '  selection:',
@@ -65,25 +71,32 @@ function ruleText(i: number, e: EventShape, rand: () => number): string {
     lines.push(`    eventName: ${q(e.name)}`);
   }
   let condition = 'selection';
+  // As selective as real detection rules: most calls of the name do not match.
   switch (i % 5) {
     case 0:
       if (param) lines.push(`    requestParameters.${param[0]}|contains: ${q(frag(param[1]))}`);
-      else lines.push(`    userAgent|contains: ${q('aws-cli')}`);
+      else lines.push(`    userAgent|contains: ${q('Pacu')}`);
       break;
     case 1:
-      lines.push('    userAgent|contains:', '      - Boto3', '      - aws-cli', '      - Terraform');
+      lines.push('    userAgent|contains:', '      - kali', '      - parrot', '      - Pacu', '      - TruffleHog');
       break;
     case 2:
-      lines.push('  filter:', '    userIdentity.type: AWSService');
-      condition = 'selection and not filter';
+      lines.push(
+        '  denied:',
+        '    errorCode:',
+        '      - AccessDenied',
+        '      - Client.UnauthorizedOperation',
+        '  filter:',
+        '    userIdentity.type: AWSService',
+      );
+      condition = 'selection and denied and not filter';
       break;
     case 3:
       if (param) lines.push(`    requestParameters.${param[0]}: ${q(`*${frag(param[1])}*`)}`);
-      else lines.push(`    userAgent: ${q('*console*')}`);
+      else lines.push(`    userAgent: ${q('*sqlmap*')}`);
       break;
     case 4:
-      lines.push('  internal:', '    sourceIPAddress|cidr:', '      - 10.0.0.0/8', '      - 192.168.0.0/16');
-      condition = 'selection and not internal';
+      lines.push('    sourceIPAddress|cidr:', '      - 198.51.100.0/24', '      - 203.0.113.0/24');
       break;
   }
   lines.push(`  condition: ${condition}`);
@@ -105,7 +118,12 @@ export function syntheticRuleSources(
   }
   return Array.from({ length: n }, (_, i) => ({
     file: `synthetic-${i}.yml`,
-    text: ruleText(i, shapes[i % shapes.length] as EventShape, rand),
+    text: ruleText(
+      i,
+      shapes[i % shapes.length] as EventShape,
+      shapes[(i * 7 + 3) % shapes.length] as EventShape,
+      rand,
+    ),
   }));
 }
 

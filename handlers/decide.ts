@@ -7,7 +7,7 @@ import { principalOf } from '../cloudtrail/principal.js';
 import type { Principal } from '../cloudtrail/principal-types.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
 import { renderReason } from '../rules/reason.js';
-import type { Action, Rule, RuleSet, RuleStage, SigmaLevel } from '../rules/types.js';
+import type { Action, CandidateTest, Rule, RuleSet, RuleStage, SigmaLevel } from '../rules/types.js';
 
 /** The policy knobs; every one configurable from the environment (see config/). */
 export interface PolicyConfig {
@@ -135,8 +135,13 @@ const LEVEL_SEVERITY: Record<SigmaLevel, Severity> = {
 const SEVERITY_RANK: Record<Severity, number> = { info: 0, warning: 1, error: 2, critical: 3 };
 const ACTION_RANK: Record<Action, number> = { log: 0, notify: 1, alert: 2 };
 
-function matchOf(rule: Rule, record: CloudTrailRecord, failed: boolean, policy: PolicyConfig): RuleMatch {
-  const dropped = failed && policy.failedCalls === 'log' && rule.onFailure === 'log';
+/** Whether the call failed (an errorCode): such calls drop to log unless the rule keeps them. */
+function failedCall(record: CloudTrailRecord): boolean {
+  return typeof record.errorCode === 'string' && record.errorCode !== '';
+}
+
+function matchOf(rule: Rule, record: CloudTrailRecord, policy: PolicyConfig): RuleMatch {
+  const dropped = rule.onFailure === 'log' && policy.failedCalls === 'log' && failedCall(record);
   return {
     ruleId: rule.id,
     title: rule.title,
@@ -177,53 +182,59 @@ function adjustment(kind: AdjustmentKind, from: Action, to: Action, reason: stri
  */
 export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideContext): Decision {
   const policy = ctx.policy;
-  const principal = principalOf(record, policy);
-  const failed = typeof record.errorCode === 'string' && record.errorCode !== '';
   const matches: RuleMatch[] = [];
   let unadjusted: Action = 'log';
   let stagedRules: Rule[] | undefined;
   const stageOf = ctx.stageOf;
-  const candidates = ruleSet.candidates(record);
-  const indexed = ruleSet.indexed === true;
+  const candidates = ruleSet.candidateTests
+    ? ruleSet.candidateTests(record)
+    : ruleSet.candidates(record).map(asCandidateTest);
   for (let i = 0; i < candidates.length; i++) {
-    const rule = candidates[i] as Rule;
+    const candidate = candidates[i] as CandidateTest;
     let hit: boolean;
     try {
-      hit = indexed && rule.matchesCandidate ? rule.matchesCandidate(record) : rule.matches(record);
+      hit = candidate.test(record);
     } catch {
       hit = false; // compiled tests do not throw on JSON data; this only guards the contract
     }
     if (!hit) continue;
+    const rule = candidate.rule;
     if ((stageOf ? stageOf(rule) : rule.stage) === 'shadow') {
       // Staged: judged below for what it would have done; it does not act.
       if (stagedRules) stagedRules.push(rule);
       else stagedRules = [rule];
       continue;
     }
-    matches.push(matchOf(rule, record, failed, policy));
+    matches.push(matchOf(rule, record, policy));
     if (ACTION_RANK[rule.action] > ACTION_RANK[unadjusted]) unadjusted = rule.action;
   }
+  if (matches.length === 0 && stagedRules === undefined && !maybeRoot(record)) {
+    // No rule matched and the caller is not root: the policy has nothing to adjust, so the principal
+    // (and the summary) are worked out only if someone reads them.
+    return new LazyDecision(record, policy, 'log', 'log', matches, [], [], false, 'info', undefined);
+  }
+  const principal = principalOf(record, policy);
   const j = judge(record, principal, matches, unadjusted, ctx);
   const reasons: string[] = [];
   for (let i = 0; i < matches.length; i++) reasons.push((matches[i] as RuleMatch).reason);
   for (let i = 0; i < j.adjustments.length; i++) reasons.push((j.adjustments[i] as PolicyAdjustment).reason);
-  const decision: Decision = {
-    action: j.action,
-    ruleAction: j.ruleAction,
+  const decision = new LazyDecision(
+    record,
+    policy,
+    j.action,
+    j.ruleAction,
     matches,
     reasons,
-    adjustments: j.adjustments,
-    principal,
-    summary: summarize(record, principal, matches),
-    page: j.action === 'alert' && j.page,
-    severity: j.severity,
-    silence: j.silence,
-    record,
-  };
+    j.adjustments,
+    j.action === 'alert' && j.page,
+    j.severity,
+    j.silence,
+  );
+  decision.principal = principal;
   if (stagedRules) {
     // What each staged rule would have done live: the same policy over the live matches plus it.
     decision.staged = stagedRules.map((rule) => {
-      const m = matchOf(rule, record, failed, policy);
+      const m = matchOf(rule, record, policy);
       const un = ACTION_RANK[rule.action] > ACTION_RANK[unadjusted] ? rule.action : unadjusted;
       const w = judge(record, principal, [...matches, m], un, ctx);
       return {
@@ -237,6 +248,77 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
     });
   }
   return decision;
+}
+
+/**
+ * A Decision whose principal and summary are worked out on first read (then kept): deciding a call no
+ * rule matched does not need them, and most calls match none. Assigning either sets it.
+ */
+class LazyDecision implements Decision {
+  declare staged?: StagedMatch[];
+  #principal: Principal | undefined;
+  #summary: string | undefined;
+  readonly #policy: PolicyConfig;
+
+  constructor(
+    readonly record: CloudTrailRecord,
+    policy: PolicyConfig,
+    public action: Action,
+    public ruleAction: Action,
+    public matches: RuleMatch[],
+    public reasons: string[],
+    public adjustments: PolicyAdjustment[],
+    public page: boolean,
+    public severity: Severity,
+    public silence: SilenceRef | undefined,
+  ) {
+    this.#policy = policy;
+  }
+
+  get principal(): Principal {
+    this.#principal ??= principalOf(this.record, this.#policy);
+    return this.#principal;
+  }
+  set principal(p: Principal) {
+    this.#principal = p;
+  }
+  get summary(): string {
+    this.#summary ??= summarize(this.record, this.principal, this.matches);
+    return this.#summary;
+  }
+  set summary(s: string) {
+    this.#summary = s;
+  }
+  /** What a plain Decision would show (JSON, logs): the lazy fields included. */
+  toJSON(): Record<string, unknown> {
+    return {
+      action: this.action,
+      ruleAction: this.ruleAction,
+      matches: this.matches,
+      reasons: this.reasons,
+      adjustments: this.adjustments,
+      principal: this.principal,
+      summary: this.summary,
+      page: this.page,
+      severity: this.severity,
+      silence: this.silence,
+      record: this.record,
+      staged: this.staged,
+    };
+  }
+}
+
+/** A rule from a RuleSet without candidate tests (hand-built sets), judged by `matches`. */
+function asCandidateTest(rule: Rule): CandidateTest {
+  return { rule, test: (r) => rule.matches(r) };
+}
+
+/** Whether the caller may be the root account (then the policy raises the call to alert). */
+function maybeRoot(record: CloudTrailRecord): boolean {
+  const ui = (record as { userIdentity?: unknown }).userIdentity;
+  if (typeof ui !== 'object' || ui === null) return false;
+  // principalOf reads `type` (its lowercase form is the same key): Root only when it says so.
+  return Object.hasOwn(ui, 'type') && (ui as { type?: unknown }).type === 'Root';
 }
 
 /** The policy over a set of matches (sorted in place, most serious first): the action and why. */

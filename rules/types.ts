@@ -76,8 +76,8 @@ export interface Rule {
   /**
    * `matches` for a record whose eventName and eventSource are among the rule's pins (compared with
    * A–Z folded): what an indexed RuleSet guarantees for its candidates. Leaves out the equality tests
-   * the pins imply. Absent when there is nothing to leave out. Unlike `matches`, it is the compiled test
-   * itself: a caller guards it against throwing (which it does not on JSON data).
+   * the pins imply. Unlike `matches`, it is the compiled test itself: a caller guards it against
+   * throwing (which it does not on JSON data). Compiled rules have it; hand-built ones may not.
    */
   matchesCandidate?(record: CloudTrailRecord): boolean;
 }
@@ -97,6 +97,12 @@ export interface RuleIssue {
 export const formatRuleIssue = (i: RuleIssue): string =>
   `${i.file}${i.line ? `:${i.line}${i.column ? `:${i.column}` : ''}` : ''}: ${i.severity}: ${i.message}`;
 
+/** A candidate rule and the test it is judged by. */
+export interface CandidateTest {
+  readonly rule: Rule;
+  readonly test: (record: CloudTrailRecord) => boolean;
+}
+
 /** A loaded rule set: every rule, an index by event name, and the warnings found while loading. */
 export interface RuleSet {
   rules: Rule[];
@@ -108,4 +114,10 @@ export interface RuleSet {
    * (A–Z folded), so `Rule.matchesCandidate` may stand in for `Rule.matches` (buildRuleSet's index).
    */
   readonly indexed?: boolean;
+  /**
+   * `candidates` with the test each is judged by (`matchesCandidate` where the rule has one): what the
+   * decision loop runs, one precomputed list per event source and name. Tests may throw on non-JSON
+   * input; callers guard them.
+   */
+  candidateTests?(record: CloudTrailRecord): readonly CandidateTest[];
 }

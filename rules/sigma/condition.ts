@@ -176,7 +176,12 @@ export function identifiersIn(c: Cond, out = new Set<string>()): Set<string> {
 
 export type Pred = (record: unknown) => boolean;
 
-function allOf(ps: Pred[]): Pred {
+/** The predicate that always holds (a selection every candidate satisfies): `and` drops it, `or` keeps only it. */
+export const ALWAYS: Pred = () => true;
+
+function allOf(all: Pred[]): Pred {
+  const ps = all.filter((p) => p !== ALWAYS);
+  if (ps.length === 0) return ALWAYS;
   if (ps.length === 1) return ps[0] as Pred;
   if (ps.length === 2) {
     const [a, b] = ps as [Pred, Pred];
@@ -193,6 +198,7 @@ function allOf(ps: Pred[]): Pred {
 }
 
 function anyOf(ps: Pred[]): Pred {
+  if (ps.includes(ALWAYS)) return ALWAYS;
   if (ps.length === 1) return ps[0] as Pred;
   if (ps.length === 2) {
     const [a, b] = ps as [Pred, Pred];
@@ -224,6 +230,8 @@ export function compileCondition(c: Cond, selections: ReadonlyMap<string, Pred>)
       if (c.xs.length === 2 && first && second?.t === 'not') {
         const a = compileCondition(first, selections);
         const x = compileCondition(second.x, selections);
+        if (x === ALWAYS) return () => false;
+        if (a === ALWAYS) return (r) => !x(r);
         return (r) => a(r) && !x(r);
       }
       return allOf(c.xs.map((x) => compileCondition(x, selections)));
@@ -232,6 +240,7 @@ export function compileCondition(c: Cond, selections: ReadonlyMap<string, Pred>)
       return anyOf(c.xs.map((x) => compileCondition(x, selections)));
     case 'not': {
       const x = compileCondition(c.x, selections);
+      if (x === ALWAYS) return () => false;
       return (r) => !x(r);
     }
     case 'of': {

@@ -4,6 +4,7 @@
  * eventSource / eventName values every match must carry (for the index and the EventBridge pattern).
  */
 import {
+  ALWAYS,
   type Cond,
   ConditionError,
   compileCondition,
@@ -26,7 +27,7 @@ export interface CompiledDetection {
   /**
    * `matches` for a record whose eventName and eventSource are among the pinned ones (ASCII case
    * folded): what the rule index guarantees for its candidates. Equality tests the pins already imply
-   * are left out. Undefined when nothing can be left out.
+   * are left out (when none can be, it is `matches` itself).
    */
   matchesCandidate?: Pred;
   eventSources?: string[];
@@ -165,7 +166,8 @@ export function compileDetection(
       }),
     );
   }
-  if (skipped) result.matchesCandidate = compileCondition(tree, candidatePreds);
+  // Always set: the compiled test itself, for callers that guard it (the index's candidates).
+  result.matchesCandidate = skipped ? compileCondition(tree, candidatePreds) : matches;
   return result;
 }
 
@@ -273,7 +275,7 @@ function compileMap(
     const kept = absolute.filter((i) => !skip(i));
     const abs = allFields(kept.map((i) => i.test));
     if (!scope) {
-      if (kept.length === 0) return () => true;
+      if (kept.length === 0) return ALWAYS;
       // Called as abs(record): the scope is the record, and no test reads `root` (fieldref would).
       if (!kept.some((i) => i.usesRoot)) return abs as unknown as Pred;
       return (r) => abs(r, r);

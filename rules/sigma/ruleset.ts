@@ -5,7 +5,7 @@
  * cached, so a call is two Map lookups and allocates nothing in steady state.
  */
 import type { CloudTrailRecord } from '../../cloudtrail/record.js';
-import type { Rule, RuleIssue, RuleSet } from '../types.js';
+import type { CandidateTest, Rule, RuleIssue, RuleSet } from '../types.js';
 import { asciiLower } from './detection.js';
 
 /** Distinct (name, source) spellings remembered; beyond this the lookup still works, uncached. */
@@ -45,50 +45,81 @@ export function buildRuleSet(rules: readonly Rule[], warnings: readonly RuleIssu
     ordered.filter((r) => r.eventNames === undefined && r.eventSources === undefined),
   );
 
+  // One test per rule: what a candidate is judged with (the index has already checked its pins).
+  const testOf = new Map<Rule, CandidateTest>(
+    ordered.map((rule) => {
+      const candidate = rule.matchesCandidate;
+      const test: (r: CloudTrailRecord) => boolean = candidate
+        ? (candidate as (r: CloudTrailRecord) => boolean)
+        : (r) => rule.matches(r);
+      return [rule, Object.freeze({ rule, test })];
+    }),
+  );
+  interface Lists {
+    rules: readonly Rule[];
+    tests: readonly CandidateTest[];
+  }
+  const lists = (rules: Rule[]): Lists => ({
+    rules: Object.freeze(rules),
+    tests: Object.freeze(rules.map((r) => testOf.get(r) as CandidateTest)),
+  });
+
   /** The candidates for a lower-cased name and source (undefined: the record has no string there). */
-  const select = (name: string | undefined, source: string | undefined): readonly Rule[] => {
+  const select = (name: string | undefined, source: string | undefined): Lists => {
     const named = name === undefined ? undefined : byName.get(name);
     const pins = named ? [...named, ...anyName].sort((a, b) => a.position - b.position) : anyName;
     const out: Rule[] = [];
     for (const p of pins) {
       if (p.sources === undefined || (source !== undefined && p.sources.has(source))) out.push(p.rule);
     }
-    return Object.freeze(out);
+    return lists(out);
   };
+  const unpinnedLists = lists([...unpinned]);
 
-  // name as spelled → source as spelled → candidates.
-  const cache = new Map<string, Map<string, readonly Rule[]>>();
+  // name as spelled → its first source as spelled (most names have one) and its lists, then any other
+  // sources: one Map lookup and a string comparison per record in the common case.
+  interface Entry {
+    source: string;
+    lists: Lists;
+    others?: Map<string, Lists>;
+  }
+  const cache = new Map<string, Entry>();
   let cached = 0;
-  const lookup = (name: string, source: string): readonly Rule[] => {
-    const list = select(asciiLower(name), asciiLower(source));
+  const lookup = (name: string, source: string): Lists => {
+    const found = select(asciiLower(name), asciiLower(source));
     if (cached < MAX_CACHED_PAIRS) {
-      let bySource = cache.get(name);
-      if (!bySource) {
-        bySource = new Map();
-        cache.set(name, bySource);
-      }
-      bySource.set(source, list);
       cached++;
+      const entry = cache.get(name);
+      if (!entry) cache.set(name, { source, lists: found });
+      else (entry.others ??= new Map()).set(source, found);
     }
-    return list;
+    return found;
+  };
+  const listsFor = (record: CloudTrailRecord): Lists => {
+    const name = (record as { eventName?: unknown }).eventName;
+    const source = (record as { eventSource?: unknown }).eventSource;
+    if (typeof name !== 'string' || typeof source !== 'string') {
+      // Not a decoded record (the decoder requires both): no index, only what pins neither or one.
+      return typeof name === 'string'
+        ? select(asciiLower(name), undefined)
+        : typeof source === 'string'
+          ? select(undefined, asciiLower(source))
+          : unpinnedLists;
+    }
+    const entry = cache.get(name);
+    if (entry !== undefined) {
+      if (entry.source === source) return entry.lists;
+      const other = entry.others?.get(source);
+      if (other !== undefined) return other;
+    }
+    return lookup(name, source);
   };
 
   return {
     rules: ordered,
     warnings: [...warnings],
     indexed: true,
-    candidates(record: CloudTrailRecord): readonly Rule[] {
-      const name = (record as { eventName?: unknown }).eventName;
-      const source = (record as { eventSource?: unknown }).eventSource;
-      if (typeof name !== 'string' || typeof source !== 'string') {
-        // Not a decoded record (the decoder requires both): no index, only what pins neither or one.
-        return typeof name === 'string'
-          ? select(asciiLower(name), undefined)
-          : typeof source === 'string'
-            ? select(undefined, asciiLower(source))
-            : unpinned;
-      }
-      return cache.get(name)?.get(source) ?? lookup(name, source);
-    },
+    candidates: (record) => listsFor(record).rules,
+    candidateTests: (record) => listsFor(record).tests,
   };
 }

@@ -81,6 +81,18 @@ function endsFold(s: string, lower: string): boolean {
   return true;
 }
 
+/** RegExps without `g`/`y` keep no state between tests, so rules with the same pattern share one. */
+const regExps = new Map<string, RegExp>();
+export function sharedRegExp(source: string, flags: string): RegExp {
+  const key = `${flags}/${source}`;
+  let re = regExps.get(key);
+  if (!re) {
+    re = new RegExp(source, flags);
+    if (regExps.size < 20_000) regExps.set(key, re);
+  }
+  return re;
+}
+
 const capped = (s: string): string => (s.length > MAX_REGEX_INPUT ? s.slice(0, MAX_REGEX_INPUT) : s);
 
 /** Compiles a parsed Sigma string, with its match mode, into a test on one string. */
@@ -117,7 +129,7 @@ export function compileStringTest(parts: Part[], mode: MatchMode, cased: boolean
       if (anchoredStart) return (s) => startsFold(s, lower);
       if (anchoredEnd) return (s) => endsFold(s, lower);
       // Substring: a case-insensitive literal RegExp (irregexp searches it well); no lowercase copy.
-      const re = new RegExp(escapeRe(lit), 'i');
+      const re = sharedRegExp(escapeRe(lit), 'i');
       return (s) => re.test(capped(s));
     }
   }

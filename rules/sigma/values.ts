@@ -18,7 +18,14 @@ import { type Cidr, cidrMatcher, parseCidr } from './cidr.js';
 import { FieldPath, fieldNameProblem, type LeafPred, someScalar } from './fieldpath.js';
 import { compileRuleRegex, MAX_REGEX_INPUT, type RegexFlags, testCapped } from './regex.js';
 import type { Reporter } from './report.js';
-import { compileStringTest, hasWildcard, literalOf, type MatchMode, parseSigmaString } from './strings.js';
+import {
+  compileStringTest,
+  hasWildcard,
+  literalOf,
+  type MatchMode,
+  parseSigmaString,
+  sharedRegExp,
+} from './strings.js';
 import type { Pos, YNode, YScalar } from './yaml.js';
 
 /** A compiled test. `scope` is the object paths are resolved in (the record, or one `within` element). */
@@ -464,7 +471,7 @@ const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'
 function combineStrings(tests: readonly ValueTest[]): (s: string) => boolean {
   if (tests.length === 1) return (tests[0] as ValueTest).str;
   if (tests.every((t) => t.containsLiteral !== undefined)) {
-    const re = new RegExp(tests.map((t) => escapeRe(t.containsLiteral as string)).join('|'), 'i');
+    const re = sharedRegExp(tests.map((t) => escapeRe(t.containsLiteral as string)).join('|'), 'i');
     return (s) => re.test(s.length > MAX_REGEX_INPUT ? s.slice(0, MAX_REGEX_INPUT) : s);
   }
   if (tests.every((t) => t.exactLiteral !== undefined)) {
@@ -511,11 +518,13 @@ function fused(path: FieldPath, pred: LeafPred, str: (s: string) => boolean): Fi
     return out;
   });
   const general: FieldTest = (s, r) => path.some(s, pred, r);
+  // What a missing field gives (the value tests here do not read the record for it).
+  const missing = pred(undefined, undefined);
   if (n === 1) {
     const k = segs[0] as string;
     return (s, r) => {
       if (typeof s !== 'object' || s === null || Array.isArray(s)) return general(s, r);
-      if (!hasOwnProp(s, k)) return pred(undefined, r);
+      if (!hasOwnProp(s, k)) return missing;
       const v = (s as Record<string, unknown>)[k];
       return typeof v === 'string' ? str(v) : general(s, r);
     };
@@ -523,20 +532,50 @@ function fused(path: FieldPath, pred: LeafPred, str: (s: string) => boolean): Fi
   return (s, r) => {
     let cur: unknown = s;
     for (let i = 0; i < n; i++) {
-      if (typeof cur !== 'object' || cur === null) return i === 0 ? general(s, r) : pred(undefined, r);
+      if (typeof cur !== 'object' || cur === null) return i === 0 ? general(s, r) : missing;
       if (Array.isArray(cur)) return general(s, r);
       const keys = dotted[i] as string[];
       for (let j = 0; j < keys.length; j++) if (hasOwnProp(cur, keys[j] as string)) return general(s, r);
       const k = segs[i] as string;
-      if (!hasOwnProp(cur, k)) return pred(undefined, r);
+      if (!hasOwnProp(cur, k)) return missing;
       cur = (cur as Record<string, unknown>)[k];
     }
     return typeof cur === 'string' ? str(cur) : general(s, r);
   };
 }
 
+/**
+ * Compiled tests shared between rules: items are pure functions of their key and values, and a rule
+ * set repeats many (`userIdentity.type: AWSService`, lists of error codes). Sharing them keeps fewer
+ * closures and regular expressions in memory, so evaluating a thousand rules stays in cache.
+ */
+const sharedTests = new Map<string, FieldTest>();
+const MAX_SHARED = 20_000;
+
+function valueKey(node: YNode): string {
+  if (node.kind === 'scalar') return JSON.stringify([node.value, node.source ?? null]);
+  if (node.kind === 'seq') return `[${node.items.map(valueKey).join(',')}]`;
+  return '{}';
+}
+
 /** Compiles one `field|mods: values` entry of a selection. `field` paths are relative to the scope. */
 export function compileItem(
+  key: string,
+  keyPos: Pos,
+  node: YNode,
+  rep: Reporter,
+  fieldOverride?: string,
+): CompiledItem | undefined {
+  const item = compileItemOnce(key, keyPos, node, rep, fieldOverride);
+  if (!item || item.usesRoot) return item;
+  const id = `${fieldOverride ?? ''}\u0000${key}\u0000${valueKey(node)}`;
+  const shared = sharedTests.get(id);
+  if (shared) item.test = shared;
+  else if (sharedTests.size < MAX_SHARED) sharedTests.set(id, item.test);
+  return item;
+}
+
+function compileItemOnce(
   key: string,
   keyPos: Pos,
   node: YNode,
