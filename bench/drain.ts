@@ -74,7 +74,10 @@ export async function bareDrain(bodies: readonly string[]): Promise<{ ms: number
 }
 
 export interface SecbotRun {
+  /** Until every question is asked and every alert posted and paged. */
   ms: number;
+  /** Until the queue was empty: every message decided, stored and deleted. */
+  drainedMs: number;
   runs: number;
   records: WorldRecords;
 }
@@ -126,6 +129,19 @@ async function secbotDrain(world: World, bodies: readonly string[], alerts: numb
     await world.clear(); // start-up calls (auth.test, Socket Mode) are not the drain's
     const t0 = performance.now();
     let runs = 0;
+    // When the queue empties, seen from outside while the runs go on.
+    let drainedMs = Number.NaN;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const q = await secbot.queue.stats();
+        if (q.visible === 0 && q.inFlight === 0) {
+          drainedMs = performance.now() - t0;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
     for (;;) {
       await secbot.runOnce();
       runs++;
@@ -137,10 +153,13 @@ async function secbotDrain(world: World, bodies: readonly string[], alerts: numb
       if (runs > 1_000) throw new Error('drain benchmark: secbot does not settle');
     }
     const ms = performance.now() - t0;
+    watching = false;
+    await watcher;
+    if (Number.isNaN(drainedMs)) drainedMs = ms;
     const records = await world.records();
     if (records.pageTriggers < alerts)
       throw new Error(`only ${records.pageTriggers} of ${alerts} alerts paged`);
-    return { ms, runs, records };
+    return { ms, drainedMs, runs, records };
   } finally {
     await secbot.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -191,11 +210,17 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
       title: `drain ${total.toLocaleString('en')} messages from the embedded queue, ${RECEIVERS} receivers, to Slack and PagerDuty`,
       figures: [
         figure(
-          'secbot / bare drain throughput',
+          'secbot (until all sent) / bare drain throughput',
           secbotRate / bareRate,
           'ratio',
           `bare ${rate(bareRate)} msg/s (${(bare1.ms / 1000).toFixed(1)} s, ${(bare2.ms / 1000).toFixed(1)} s); secbot ${rate(secbotRate)} msg/s (${(run.ms / 1000).toFixed(1)} s, ${run.runs} runs)`,
           { op: '>=', value: 0.7 },
+        ),
+        figure(
+          'queue drained / bare drain throughput',
+          perSecond(total, run.drainedMs) / bareRate,
+          'ratio',
+          `every message decided, stored and deleted after ${(run.drainedMs / 1000).toFixed(1)} s (${rate(perSecond(total, run.drainedMs))} msg/s); the sweeps in between included (no bar)`,
         ),
         figure('DMs (questions asked)', dmPosts.length, 'DMs', `${engineers.length} engineers`, {
           op: '==',
@@ -217,6 +242,7 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
         bare1Ms: Math.round(bare1.ms),
         bare2Ms: Math.round(bare2.ms),
         secbotMs: Math.round(run.ms),
+        drainedMs: Math.round(run.drainedMs),
         runs: run.runs,
         bareMsgPerSecond: Math.round(bareRate),
         secbotMsgPerSecond: Math.round(secbotRate),

@@ -71,8 +71,14 @@ export async function benchLatency(bc: BenchContext): Promise<BenchResult> {
   const dataDir = benchDataDir();
   try {
     await world.addUsers(engineers, EMAIL_DOMAIN);
-    const env = secbotEnv(world, dataDir, bc.quick ? { SECBOT_SCHEDULE: `*/${scheduleSeconds} * * * * *` } : {});
-    bc.log(`latency: secbot on its schedule (every ${scheduleSeconds} s); ${n} calls over ${spreadMs / 1000} s`);
+    const env = secbotEnv(
+      world,
+      dataDir,
+      bc.quick ? { SECBOT_SCHEDULE: `*/${scheduleSeconds} * * * * *` } : {},
+    );
+    bc.log(
+      `latency: secbot on its schedule (every ${scheduleSeconds} s); ${n} calls over ${spreadMs / 1000} s`,
+    );
     const secbot = await start({ env, print: () => {} });
     try {
       const rand = prng(bc.seed);

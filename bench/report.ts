@@ -32,7 +32,8 @@ export function figure(name: string, value: number, unit: string, detail: string
   if (bar) {
     f.bar = bar;
     const v = bar.value;
-    f.ok = bar.op === '>=' ? value >= v : bar.op === '<=' ? value <= v : bar.op === '<' ? value < v : value === v;
+    f.ok =
+      bar.op === '>=' ? value >= v : bar.op === '<=' ? value <= v : bar.op === '<' ? value < v : value === v;
   }
   return f;
 }

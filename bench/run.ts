@@ -127,6 +127,8 @@ async function main(): Promise<number> {
     quick: values.quick ?? false,
     only: only as BenchName[],
     seed,
+    // Tests write their results elsewhere.
+    resultsDir: process.env.SECBOT_BENCH_RESULTS || undefined,
   });
   const m = report.machine;
   process.stdout.write(

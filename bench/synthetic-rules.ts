@@ -78,7 +78,13 @@ function ruleText(i: number, e: EventShape, other: EventShape, rand: () => numbe
       else lines.push(`    userAgent|contains: ${q('Pacu')}`);
       break;
     case 1:
-      lines.push('    userAgent|contains:', '      - kali', '      - parrot', '      - Pacu', '      - TruffleHog');
+      lines.push(
+        '    userAgent|contains:',
+        '      - kali',
+        '      - parrot',
+        '      - Pacu',
+        '      - TruffleHog',
+      );
       break;
     case 2:
       lines.push(

@@ -46,7 +46,7 @@ export interface GroupWriter {
    * Write the group's queued call items and decisions, 25 to a BatchWriteItem; returns the eventIDs
    * whose write failed (their messages stay for redelivery).
    */
-  commitDecisions(): Promise<Set<string>>;
+  commitDecisions(eventIds: readonly string[]): Promise<Set<string>>;
 }
 
 /**
@@ -55,8 +55,9 @@ export interface GroupWriter {
  */
 export function createGroupWriter(store: Store, owner: string): GroupWriter {
   let notify = new Map<string, EngineerCalls>();
-  let decisions: { eventId: string; owner: string; decision: DecisionSummary }[] = [];
-  let callItems: { verificationId: string; call: VerificationCall; eventId: string }[] = [];
+  // By eventID, so each group writes only its own (two groups may be in hand at once).
+  const decisions = new Map<string, { eventId: string; owner: string; decision: DecisionSummary }>();
+  const callItems = new Map<string, { verificationId: string; call: VerificationCall; eventId: string }>();
   let at = new Date();
   /** Records in flight; of them, how many wait on a queued write and how many on a write being sent. */
   let active = 0;
@@ -127,7 +128,7 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
           // between a join and its call item).
           e.calls.forEach((call, i) => {
             const r = results[i] as AddNotifyCallResult;
-            callItems.push({ verificationId: r.verificationId, call, eventId: call.eventId });
+            callItems.set(call.eventId, { verificationId: r.verificationId, call, eventId: call.eventId });
           });
           e.waiters.forEach((w, i) => {
             w.resolve(results[i] as AddNotifyCallResult);
@@ -148,10 +149,6 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
     const n = notify;
     notify = new Map();
     for (const e of n.values()) e.waiters = e.waiters.map(sent);
-    if (process.env.SECBOT_DEBUG_FLUSH)
-      console.error(
-        `joins: ${n.size} engineers, ${[...n.values()].reduce((a, e) => a + e.calls.length, 0)} calls; active ${active}`,
-      );
     void flushNotify(n, at);
   }
 
@@ -192,9 +189,9 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
     },
     recordDecision(eventId, decision, now) {
       at = now;
-      decisions.push({ eventId, owner, decision });
+      decisions.set(eventId, { eventId, owner, decision });
     },
-    async commitDecisions() {
+    async commitDecisions(eventIds) {
       const failed = new Set<string>();
       const run = async (writes: { ids: string[]; write: () => Promise<void> }[]) => {
         let next = 0;
@@ -213,8 +210,19 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
       };
       // Call items first: a record is marked decided only once its call item is stored, or a
       // redelivery would be taken for a duplicate before it could repair the missing item.
-      const calls = callItems;
-      callItems = [];
+      const take = <T>(from: Map<string, T>): T[] => {
+        const out: T[] = [];
+        for (const id of eventIds) {
+          const x = from.get(id);
+          if (x !== undefined) {
+            out.push(x);
+            from.delete(id);
+          }
+        }
+        return out;
+      };
+      const calls = take(callItems);
+      const queued = take(decisions);
       const callWrites = [];
       for (let i = 0; i < calls.length; i += PER_WRITE) {
         const chunk = calls.slice(i, i + PER_WRITE);
@@ -224,8 +232,7 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
         });
       }
       await run(callWrites);
-      const batch = decisions.filter((d) => !failed.has(d.eventId));
-      decisions = [];
+      const batch = queued.filter((d) => !failed.has(d.eventId));
       const decisionWrites = [];
       for (let i = 0; i < batch.length; i += PER_WRITE) {
         const chunk = batch.slice(i, i + PER_WRITE);

@@ -77,6 +77,8 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
 const GROUP_WAIT_MS = 1_000;
 /** Records decided between two turns of the event loop. */
 const YIELD_EVERY = 100;
+/** Groups in hand at once (one decided while another's writes are under way). */
+const GROUPS_IN_FLIGHT = 2;
 
 export interface DrainReport {
   startedAt: Date;
@@ -216,6 +218,7 @@ export async function drainQueue(
       crashPoint('after_receive');
       inbox.push({ messages, receivedAt: Date.now() });
       pending += messages.length;
+      inboxMessages += messages.length;
       wake();
       // Back-pressure: wait while the committer is this far behind.
       while (pending >= maxPending && !signal?.aborted)
@@ -238,18 +241,26 @@ export async function drainQueue(
   };
   const writes = createGroupWriter(deps.store, deps.owner);
 
+  // Two groups may be in hand at once: one being decided while the other's writes are under way.
+  const inFlight = new Set<Promise<void>>();
+  /** eventIDs in a group in hand: the same record in a later group waits for redelivery (busy). */
+  const deciding = new Set<string>();
+  let inboxMessages = 0;
   const committer = async () => {
     for (;;) {
       if (inbox.length === 0) {
-        if (receiving === 0) return;
-        await new Promise<void>((r) => {
-          wakeCommitter = r;
-        });
+        if (receiving === 0 && inFlight.size === 0) return;
+        await Promise.race([
+          new Promise<void>((r) => {
+            wakeCommitter = r;
+          }),
+          ...inFlight,
+        ]);
         continue;
       }
       // Let a group fill while receivers are still busy: fewer, larger writes.
       const firstAt = (inbox[0] as { receivedAt: number }).receivedAt;
-      if (receiving > 0 && pending < minGroup && Date.now() - firstAt < GROUP_WAIT_MS) {
+      if (receiving > 0 && inboxMessages < minGroup && Date.now() - firstAt < GROUP_WAIT_MS) {
         await new Promise<void>((r) => {
           const t = setTimeout(r, GROUP_WAIT_MS - (Date.now() - firstAt));
           wakeCommitter = () => {
@@ -259,12 +270,19 @@ export async function drainQueue(
         });
         continue;
       }
+      if (inFlight.size >= GROUPS_IN_FLIGHT) {
+        await Promise.race(inFlight);
+        continue;
+      }
       const group = inbox.splice(0, inbox.length);
+      inboxMessages = 0;
       const messages = group.flatMap((g) => g.messages);
-      if (process.env.SECBOT_DEBUG_FLUSH) console.error(`group: ${messages.length} messages`);
-      await processBatch(messages, firstAt);
-      pending -= messages.length;
-      for (const r of waitingReceivers.splice(0)) r();
+      const done: Promise<void> = processBatch(messages, firstAt).finally(() => {
+        inFlight.delete(done);
+        pending -= messages.length;
+        for (const r of waitingReceivers.splice(0)) r();
+      });
+      inFlight.add(done);
     }
   };
 
@@ -324,11 +342,13 @@ export async function drainQueue(
         if (claim === 'duplicate') {
           report.duplicates++;
           outcomes.set(record.eventID, 'duplicate');
-        } else if (claim === 'busy') {
+        } else if (claim === 'busy' || deciding.has(record.eventID)) {
+          // Held by another drainer, or by another group of this run: left for redelivery.
           report.busy++;
           outcomes.set(record.eventID, 'busy');
         } else toDecide.push(record);
       }
+      for (const r of toDecide) deciding.add(r.eventID);
       // Every record of the group is announced to the writer before any starts, so its joins wait
       // for the whole group rather than go out slice by slice.
       const tracked = toDecide.map(() => writes.begin());
@@ -351,7 +371,11 @@ export async function drainQueue(
       }
       await Promise.all(decided);
       // The group's decisions are durable before any of its messages is deleted.
-      const [unrecorded] = await Promise.all([writes.commitDecisions(), deps.audit.flush()]);
+      const [unrecorded] = await Promise.all([
+        writes.commitDecisions(toDecide.map((r) => r.eventID)),
+        deps.audit.flush(),
+      ]);
+      for (const r of toDecide) deciding.delete(r.eventID);
       for (const eventId of unrecorded) {
         report.errors++;
         outcomes.set(eventId, 'failed');

@@ -8,7 +8,7 @@
  * | point           | where                                                                          |
  * | --------------- | ------------------------------------------------------------------------------ |
  * | `after_receive` | drain: a batch was received, nothing of it decided yet                         |
- * | `before_delete` | drain: every decision of the batch is durable, the messages are not deleted yet |
+ * | `before_delete` | drain: every decision of the group is durable, its messages not deleted yet    |
  * | `after_dm_sent` | sweep: Slack accepted the question, its message reference is not stored yet    |
  * | `duo_pending`   | verify: DUO_PENDING and the Duo txid are stored, the push is not settled yet   |
  * | `before_page`   | escalate: the escalation and its alert are stored, nothing is paged yet        |

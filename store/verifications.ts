@@ -644,7 +644,16 @@ export async function addNotifyCalls(
     await deleteItem(ctx, 'addNotifyCall', keys.verification(vid));
     await deleteItem(ctx, 'addNotifyCall', keys.engineerVerification(engineerKey, now.toISOString(), vid));
   }
-  return calls.map((c) => results.get(c.eventId) as AddNotifyCallResult);
+  // A call given twice in one request is one call: its repeat is a duplicate.
+  const seen = new Set<string>();
+  return calls.map((c) => {
+    const r = results.get(c.eventId) as AddNotifyCallResult;
+    if (!seen.has(c.eventId)) {
+      seen.add(c.eventId);
+      return r;
+    }
+    return { verificationId: r.verificationId, created: false, duplicate: true };
+  });
 }
 
 // ------------------------------------------------------------------------------------------------

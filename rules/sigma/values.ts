@@ -415,10 +415,10 @@ export function requiredLiterals(pattern: string): string[] {
         i++;
       } else {
         // A class or code escape (\d, \b, \x41, \u0041, \1…): not a literal, nor is what may be
-        // part of it (conservatively, every letter, digit and brace that follows).
+        // part of it (conservatively, every letter and digit that follows).
         cut();
         i++;
-        while (i + 1 < pattern.length && /[A-Za-z0-9{}<>]/.test(pattern[i + 1] as string)) i++;
+        while (i + 1 < pattern.length && /[A-Za-z0-9<>]/.test(pattern[i + 1] as string)) i++;
         continue;
       }
     } else if (c === '|') {

@@ -31,7 +31,7 @@ after(killAllChildren);
 
 const SCENARIOS: CrashScenario[] = [
   { point: 'after_receive:2' },
-  { point: 'before_delete:2' },
+  { point: 'before_delete' },
   {
     point: 'after_dm_sent',
     after: ({ second, world }) => {

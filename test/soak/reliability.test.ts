@@ -20,7 +20,7 @@ const CRASHES: CrashScenario[] = [
   { point: 'after_receive', ...big },
   { point: 'after_receive:5', ...big },
   { point: 'before_delete', ...big },
-  { point: 'before_delete:3', ...big },
+  { point: 'after_dm_sent', ...big },
   { point: 'after_dm_sent:4', ...big },
   { point: 'duo_pending', trigger: 'yes', ...big },
   { point: 'before_page', trigger: 'no', ...big },
