@@ -4,9 +4,9 @@
  */
 import { decisionToEcs } from '../audit/ecs.js';
 import { describeFailure } from '../cloudtrail/decode.js';
-import { readCloudTrailInputs } from '../cloudtrail/read-files.js';
+import { readCloudTrailBatches } from '../cloudtrail/read-files.js';
 import { loadConfig } from '../config/index.js';
-import { type Decision, decide, defaultDecideContext } from '../handlers/decide.js';
+import { type Decision, decide, defaultDecideContext, serviceOf } from '../handlers/decide.js';
 import { ACTIONS, type Action } from '../rules/types.js';
 import { loadRulesForCli } from './rules.js';
 
@@ -60,7 +60,7 @@ const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` 
 function tableRow(d: Decision): string {
   const r = d.record;
   const rule = d.matches[0]?.ruleId ?? '-';
-  const call = `${r.eventSource.replace(/\.amazonaws\.com$/, '')}:${r.eventName}${r.errorCode ? ' ✗' : ''}`;
+  const call = `${serviceOf(r.eventSource)}:${r.eventName}${r.errorCode ? ' ✗' : ''}`;
   const reason = d.reasons.join('; ') || 'no rule matched';
   return `${pad(r.eventTime, 20)} ${pad(d.action.toUpperCase(), 6)} ${pad(rule, 34)} ${pad(d.principal.name, 32)} ${pad(call, 40)} ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}\n`;
 }
@@ -82,19 +82,40 @@ function jsonLine(d: Decision): string {
   })}\n`;
 }
 
-/** Buffered stdout: one write per ~64 KB instead of one per record. */
+/**
+ * Buffered stdout: rows are encoded into a 256 KB buffer as they come (one row at a time, so a row with
+ * a non-ASCII mark does not make a whole chunk slow to encode) and written when it is nearly full.
+ */
 function bufferedStdout() {
-  let buf = '';
+  const SIZE = 256 * 1024;
+  let buf = Buffer.allocUnsafe(SIZE);
+  let used = 0;
+  /** Strings too long for what is left of the buffer, written after it. */
+  let overflow: string[] = [];
   const flush = async () => {
-    if (!buf) return;
-    const chunk = buf;
-    buf = '';
-    if (!process.stdout.write(chunk)) await new Promise((r) => process.stdout.once('drain', r));
+    if (used === 0 && overflow.length === 0) return;
+    const chunk = buf.subarray(0, used);
+    const rest = overflow;
+    buf = Buffer.allocUnsafe(SIZE);
+    used = 0;
+    overflow = [];
+    let ok = chunk.length === 0 || process.stdout.write(chunk);
+    for (const s of rest) ok = process.stdout.write(s) && ok;
+    if (!ok) await new Promise((r) => process.stdout.once('drain', r));
+  };
+  /** Queue `s`; true when the caller should `await flush()`. */
+  const put = (s: string): boolean => {
+    if (overflow.length > 0 || s.length * 3 > SIZE - used) {
+      overflow.push(s);
+      return true;
+    }
+    used += buf.write(s, used, 'utf8');
+    return used > SIZE - 16_384;
   };
   return {
+    put,
     write: async (s: string) => {
-      buf += s;
-      if (buf.length > 65_536) await flush();
+      if (put(s)) await flush();
     },
     flush,
   };
@@ -166,28 +187,35 @@ export async function runTriage(paths: string[], opts: TriageOptions): Promise<n
     );
   }
   try {
-    for await (const item of readCloudTrailInputs(paths)) {
-      const { result } = item;
-      const where = `${item.source}:${item.line}`;
-      if (!result.ok) {
-        malformed(where, describeFailure(result), result.reason);
-        continue;
-      }
-      for (const bad of result.invalid) malformed(where, describeFailure(bad), bad.reason);
-      for (const record of result.records) {
-        const d = decide(record, ruleSet, ctx);
-        summary.records++;
-        summary.byAction[d.action]++;
-        principals.add(d.principal.name);
-        for (const m of d.matches) {
-          const counts = summary.byRule[m.ruleId] ?? { log: 0, notify: 0, alert: 0 };
-          counts[d.action]++;
-          summary.byRule[m.ruleId] = counts;
+    // A chunk of input at a time; the loop over its records runs without waiting, except to flush.
+    for await (const batch of readCloudTrailBatches(paths)) {
+      for (const item of batch) {
+        const { result } = item;
+        if (!result.ok) {
+          malformed(`${item.source}:${item.line}`, describeFailure(result), result.reason);
+          continue;
         }
-        if (!shown.has(d.action)) continue;
-        if (format === 'table') await out.write(tableRow(d));
-        else if (format === 'json') await out.write(jsonLine(d));
-        else await out.write(`${JSON.stringify(decisionToEcs(d))}\n`);
+        for (const bad of result.invalid)
+          malformed(`${item.source}:${item.line}`, describeFailure(bad), bad.reason);
+        for (const record of result.records) {
+          const d = decide(record, ruleSet, ctx);
+          summary.records++;
+          summary.byAction[d.action]++;
+          principals.add(d.principal.name);
+          for (const m of d.matches) {
+            const counts = summary.byRule[m.ruleId] ?? { log: 0, notify: 0, alert: 0 };
+            counts[d.action]++;
+            summary.byRule[m.ruleId] = counts;
+          }
+          if (!shown.has(d.action)) continue;
+          const line =
+            format === 'table'
+              ? tableRow(d)
+              : format === 'json'
+                ? jsonLine(d)
+                : `${JSON.stringify(decisionToEcs(d))}\n`;
+          if (out.put(line)) await out.flush();
+        }
       }
     }
   } finally {

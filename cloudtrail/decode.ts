@@ -407,15 +407,17 @@ function checkRecord(r: Record<string, unknown>): DecodeFailure | undefined {
   const identity = own(r, 'userIdentity');
   if (identity === undefined || identity === null) return fail('missing_field', 'missing userIdentity');
   if (!isObject(identity)) return fail('wrong_type', `userIdentity is ${kind(identity)}, expected an object`);
+  // Optional fields: a value of the right type passes whoever owns it; only a wrong one is checked to
+  // be the record's own (an inherited property is an absent field, never a reason to refuse).
   for (const field of OPTIONAL_OBJECTS) {
-    const v = own(r, field);
-    if (v !== undefined && v !== null && !isObject(v)) {
+    const v = r[field];
+    if (v !== undefined && v !== null && !isObject(v) && hasOwn.call(r, field)) {
       return fail('wrong_type', `${field} is ${kind(v)}, expected an object or null`);
     }
   }
   for (const field of OPTIONAL_STRINGS) {
-    const v = own(r, field);
-    if (v !== undefined && v !== null && typeof v !== 'string') {
+    const v = r[field];
+    if (v !== undefined && v !== null && typeof v !== 'string' && hasOwn.call(r, field)) {
       return fail('wrong_type', `${field} is ${kind(v)}, expected a string`);
     }
   }

@@ -269,9 +269,17 @@ export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions
   // MFA: a console sign-in says so itself; otherwise the session's attributes.
   let mfa: boolean | undefined;
   if (str(record, 'eventName', 'eventname') === 'ConsoleLogin') {
-    mfa = parseBool(val(obj(record, 'additionalEventData', 'additionaleventdata'), 'MFAUsed', 'mfaused'), 'yes', 'no');
+    mfa = parseBool(
+      val(obj(record, 'additionalEventData', 'additionaleventdata'), 'MFAUsed', 'mfaused'),
+      'yes',
+      'no',
+    );
   }
-  mfa ??= parseBool(val(obj(sessionContext, 'attributes'), 'mfaAuthenticated', 'mfaauthenticated'), 'true', 'false');
+  mfa ??= parseBool(
+    val(obj(sessionContext, 'attributes'), 'mfaAuthenticated', 'mfaauthenticated'),
+    'true',
+    'false',
+  );
 
   // An AWS service acting on its own: type AWSService (given, or inferred above for service events),
   // or a session of a service-linked role. A named identity whose call a service relayed (invokedBy
@@ -282,7 +290,8 @@ export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions
     (type === 'AssumedRole' && isServiceLinkedRole(assumedRole ?? issuerUserName, issuerArn));
 
   const anonymous =
-    principalId?.toLowerCase() === 'anonymous' ||
+    // Lower-cased only when it could be it (9 characters): no string made per call otherwise.
+    (principalId?.length === 9 && principalId.toLowerCase() === 'anonymous') ||
     principalId === 'ANONYMOUS_PRINCIPAL' ||
     accountId === 'ANONYMOUS_PRINCIPAL';
   const isUnattributable =

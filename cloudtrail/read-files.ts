@@ -59,6 +59,17 @@ function fileLimits(maxDocument: number): Partial<DecodeLimits> {
 
 /** Every record-bearing item of every input, in order. `'-'` reads stdin. */
 export async function* readCloudTrailInputs(paths: string[], opts?: ReadOptions): AsyncGenerator<InputItem> {
+  for await (const batch of readCloudTrailBatches(paths, opts)) yield* batch;
+}
+
+/**
+ * `readCloudTrailInputs` a chunk of input at a time (the items of the lines one read brought, in
+ * order): one turn of the event loop per few hundred records rather than per record.
+ */
+export async function* readCloudTrailBatches(
+  paths: string[],
+  opts?: ReadOptions,
+): AsyncGenerator<InputItem[]> {
   const maxDocument = opts?.maxDocumentBytes ?? DEFAULT_MAX_DOCUMENT;
   // Check every path first, so that a typo in the last argument fails before any work is done.
   for (const path of paths) if (path !== '-') await checkReadable(path);
@@ -159,8 +170,10 @@ async function* readStream(
   source: string,
   chunks: AsyncIterable<Buffer | string>,
   maxDocument: number,
-): AsyncGenerator<InputItem> {
+): AsyncGenerator<InputItem[]> {
   const limits = fileLimits(maxDocument);
+  /** The items of the chunk in hand, handed over together. */
+  let batch: InputItem[] = [];
   const decoder = new StringDecoder('utf8');
   /** Undecided until the first non-blank line; then JSON Lines or whole-document. */
   let mode = 'undecided' as 'undecided' | 'lines' | 'document';
@@ -219,7 +232,9 @@ async function* readStream(
           overlong = true;
           rest = '';
           lineNo++;
-          yield { source, line: lineNo, result: tooLarge(`line longer than ${maxDocument} bytes`) };
+          batch.push({ source, line: lineNo, result: tooLarge(`line longer than ${maxDocument} bytes`) });
+          yield batch;
+          batch = [];
           if (mode !== 'lines') return;
         }
         continue;
@@ -229,26 +244,31 @@ async function* readStream(
       } else {
         // The first line of this chunk completes whatever was left over from the previous one.
         const firstItem = take(stripCr(rest + text.slice(0, nl)));
-        if (firstItem) yield firstItem;
+        if (firstItem) batch.push(firstItem);
       }
       rest = '';
       start = nl + 1;
       for (nl = text.indexOf('\n', start); nl !== -1; nl = text.indexOf('\n', start)) {
         const item = take(stripCr(text.slice(start, nl)));
         start = nl + 1;
-        if (item) yield item;
+        if (item) batch.push(item);
       }
       rest = text.slice(start);
+      if (batch.length > 0) {
+        yield batch;
+        batch = [];
+      }
       if (docTooLarge) break;
     }
   } catch (e) {
     // A read or decompression error (truncated or corrupt gzip, I/O error): report it as this input's
     // last item, after everything that could be read.
-    yield {
+    batch.push({
       source,
       line: lineNo + 1,
       result: { ok: false, reason: 'not_json', detail: `cannot read input: ${(e as Error).message}` },
-    };
+    });
+    yield batch;
     return;
   } finally {
     if (chunks instanceof Readable) chunks.destroy();
@@ -257,14 +277,14 @@ async function* readStream(
   const tail = overlong ? '' : rest + decoder.end();
   if (tail.length > 0) {
     const item = take(stripCr(tail));
-    if (item) yield item;
+    if (item) yield [item];
   }
   if (mode !== 'document') return;
   if (docTooLarge) {
-    yield { source, line: docStart, result: tooLarge(`document larger than ${maxDocument} bytes`) };
+    yield [{ source, line: docStart, result: tooLarge(`document larger than ${maxDocument} bytes`) }];
     return;
   }
-  yield* decodeDocument(source, docLines, docStart, limits);
+  yield [...decodeDocument(source, docLines, docStart, limits)];
 }
 
 /**

@@ -182,7 +182,7 @@ function adjustment(kind: AdjustmentKind, from: Action, to: Action, reason: stri
  */
 export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideContext): Decision {
   const policy = ctx.policy;
-  const matches: RuleMatch[] = [];
+  let matches = NO_MATCHES as RuleMatch[];
   let unadjusted: Action = 'log';
   let stagedRules: Rule[] | undefined;
   const stageOf = ctx.stageOf;
@@ -205,13 +205,25 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
       else stagedRules = [rule];
       continue;
     }
+    if (matches === NO_MATCHES) matches = [];
     matches.push(matchOf(rule, record, policy));
     if (ACTION_RANK[rule.action] > ACTION_RANK[unadjusted]) unadjusted = rule.action;
   }
   if (matches.length === 0 && stagedRules === undefined && !maybeRoot(record)) {
     // No rule matched and the caller is not root: the policy has nothing to adjust, so the principal
     // (and the summary) are worked out only if someone reads them.
-    return new LazyDecision(record, policy, 'log', 'log', matches, [], [], false, 'info', undefined);
+    return new LazyDecision(
+      record,
+      policy,
+      'log',
+      'log',
+      matches,
+      undefined,
+      undefined,
+      false,
+      'info',
+      undefined,
+    );
   }
   const principal = principalOf(record, policy);
   const j = judge(record, principal, matches, unadjusted, ctx);
@@ -258,6 +270,8 @@ class LazyDecision implements Decision {
   declare staged?: StagedMatch[];
   #principal: Principal | undefined;
   #summary: string | undefined;
+  #reasons: string[] | undefined;
+  #adjustments: PolicyAdjustment[] | undefined;
   readonly #policy: PolicyConfig;
 
   constructor(
@@ -265,14 +279,33 @@ class LazyDecision implements Decision {
     policy: PolicyConfig,
     public action: Action,
     public ruleAction: Action,
+    /** Frozen and shared when empty (nobody adds to a decision's matches). */
     public matches: RuleMatch[],
-    public reasons: string[],
-    public adjustments: PolicyAdjustment[],
+    reasons: string[] | undefined,
+    adjustments: PolicyAdjustment[] | undefined,
     public page: boolean,
     public severity: Severity,
     public silence: SilenceRef | undefined,
   ) {
     this.#policy = policy;
+    this.#reasons = reasons;
+    this.#adjustments = adjustments;
+  }
+
+  // Made on first read when there are none (callers may add to them, as the drain does).
+  get reasons(): string[] {
+    this.#reasons ??= [];
+    return this.#reasons;
+  }
+  set reasons(r: string[]) {
+    this.#reasons = r;
+  }
+  get adjustments(): PolicyAdjustment[] {
+    this.#adjustments ??= [];
+    return this.#adjustments;
+  }
+  set adjustments(a: PolicyAdjustment[]) {
+    this.#adjustments = a;
   }
 
   get principal(): Principal {
@@ -312,6 +345,9 @@ class LazyDecision implements Decision {
 function asCandidateTest(rule: Rule): CandidateTest {
   return { rule, test: (r) => rule.matches(r) };
 }
+
+/** The matches of a decision no rule matched: one shared, frozen empty list. */
+const NO_MATCHES: readonly RuleMatch[] = Object.freeze([]);
 
 /** Whether the caller may be the root account (then the policy raises the call to alert). */
 function maybeRoot(record: CloudTrailRecord): boolean {
@@ -427,9 +463,9 @@ function judge(
   return { action, ruleAction, adjustments, severity, page, silence };
 }
 
-/** `iam.amazonaws.com` → `iam`, remembered per event source. */
+/** `iam.amazonaws.com` → `iam`, remembered per event source (a few hundred of them). */
 const serviceNames = new Map<string, string>();
-function serviceOf(eventSource: string): string {
+export function serviceOf(eventSource: string): string {
   let name = serviceNames.get(eventSource);
   if (name === undefined) {
     name = eventSource.replace(/\.amazonaws\.com$/, '');

@@ -581,7 +581,11 @@ export async function addNotifyCalls(
   const settle = (
     list: readonly VerificationCall[],
     r: (c: VerificationCall, i: number) => AddNotifyCallResult,
-  ) => list.forEach((c, i) => results.set(c.eventId, r(c, i)));
+  ) => {
+    list.forEach((c, i) => {
+      results.set(c.eventId, r(c, i));
+    });
+  };
   let hint = opts.verificationId;
   let searched = false;
   for (let round = 0; pending.length > 0; round++) {

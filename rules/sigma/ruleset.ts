@@ -91,7 +91,10 @@ export function buildRuleSet(rules: readonly Rule[], warnings: readonly RuleIssu
       cached++;
       const entry = cache.get(name);
       if (!entry) cache.set(name, { source, lists: found });
-      else (entry.others ??= new Map()).set(source, found);
+      else {
+        entry.others ??= new Map();
+        entry.others.set(source, found);
+      }
     }
     return found;
   };

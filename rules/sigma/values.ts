@@ -410,7 +410,7 @@ export function requiredLiterals(pattern: string): string[] {
     let lit: string | undefined;
     if (c === '\\') {
       const d = pattern[i + 1];
-      if (d !== undefined && /[\\^$.|?*+()[\]{}\/-]/.test(d)) {
+      if (d !== undefined && /[\\^$.|?*+()[\]{}/-]/.test(d)) {
         lit = d;
         i++;
       } else {
