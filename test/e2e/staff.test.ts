@@ -13,6 +13,7 @@ import { ACTION_HOME_ACKNOWLEDGE, ACTION_HOME_UNSILENCE } from '../../views/home
 import { ACTION_YES } from '../../views/question.js';
 import { alertCall, notifyCall } from '../helpers/events.js';
 import type { JsonObject } from '../helpers/slack-server.js';
+import { openHome as openHomeAs, slash as slashAs } from '../helpers/staff-slack.js';
 import { type RunningSecbot, STAFF, startWorld, type World } from '../helpers/world.js';
 
 const GROUP = 'S0SECTEAM';
@@ -33,24 +34,7 @@ after(async () => {
   await world?.stop();
 });
 
-/** What the user saw: the ack's message, or (for work answered later) the next response_url post. */
-async function slash(
-  user: string,
-  text: string,
-): Promise<{ text: string; blocks: JsonObject[]; raw: string }> {
-  const seen = world.slack.responses.length;
-  const ack = await world.slack.sendSlashCommand({ command: '/secbot', user, text });
-  let body = ack.payload ?? {};
-  if (body.text === undefined && body.blocks === undefined) {
-    const r = await world.slack.waitForResponse(
-      (p) => world.slack.responses.indexOf(p) >= seen && p.user === user && p.source === 'slash_commands',
-    );
-    body = r.body;
-  }
-  assert.equal(body.response_type, 'ephemeral', `the answer to "/secbot ${text}" is ephemeral`);
-  const blocks = (body.blocks as JsonObject[] | undefined) ?? [];
-  return { text: String(body.text ?? ''), blocks, raw: JSON.stringify(blocks) + String(body.text ?? '') };
-}
+const slash = (user: string, text: string) => slashAs(world, user, text);
 
 /** Audit records so far (the trail is written asynchronously: wait until `where` finds one). */
 async function audited(where: (r: EcsRecord) => boolean, timeoutMs = 3000): Promise<EcsRecord[]> {
@@ -71,22 +55,7 @@ const actorOf = (r: EcsRecord) => (r.user as { id?: string } | undefined)?.id;
 
 const activeSilences = () => bot.secbot.store.listActiveSilences(new Date());
 
-async function openHome(user: string): Promise<JsonObject> {
-  const before = world.slack.callsTo('views.publish').length;
-  await world.slack.sendEvent({
-    type: 'app_home_opened',
-    user,
-    channel: world.slack.dmChannelId(user),
-    tab: 'home',
-  });
-  await world.slack.waitForCall(
-    'views.publish',
-    (c) => world.slack.callsTo('views.publish').indexOf(c) >= before && c.params.user_id === user,
-  );
-  const view = world.slack.homeView(user);
-  assert.ok(view, `a Home was published for ${user}`);
-  return view;
-}
+const openHome = (user: string) => openHomeAs(world, user);
 
 describe('/secbot help', () => {
   it('anyone gets every subcommand with examples, ephemeral', async () => {
