@@ -15,6 +15,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.js';
 import type { Counters, Verification, VerificationCall } from '../store/types.js';
+import { approximateQuantile, type QuantileEstimate } from './lag.js';
 
 /** The UTC day of a time, as the counters are keyed. */
 export const dayOf = (d: Date): string => d.toISOString().slice(0, 10);
@@ -52,14 +53,8 @@ export function confirmTimeCounter(ms: number): string {
   return `${CONFIRM_TIME_PREFIX}${b?.name ?? 'gt_1d'}`;
 }
 
-export interface MedianEstimate {
-  /** Estimated median in milliseconds (linear within its bucket). */
-  ms: number;
-  /** The median lies in the open-ended last bucket: it is *at least* `ms`. */
-  atLeast: boolean;
-  /** How many confirmations the estimate is based on. */
-  samples: number;
-}
+/** The estimated median time to confirm (linear within its bucket; `atLeast` in the open-ended last one). */
+export type MedianEstimate = QuantileEstimate;
 
 /**
  * The approximate median time to confirm from the histogram counters, or undefined with none.
@@ -68,24 +63,7 @@ export interface MedianEstimate {
  * @example approximateMedian({ 'confirm_time.le_1m': 1, 'confirm_time.le_2m': 1 }) // { ms: 60000, … }
  */
 export function approximateMedian(counters: Counters): MedianEstimate | undefined {
-  const counts = CONFIRM_TIME_BUCKETS.map((b) => Math.max(0, counters[CONFIRM_TIME_PREFIX + b.name] ?? 0));
-  const samples = counts.reduce((a, b) => a + b, 0);
-  if (samples === 0) return undefined;
-  const target = samples / 2;
-  let below = 0;
-  for (let i = 0; i < CONFIRM_TIME_BUCKETS.length; i++) {
-    const n = counts[i] ?? 0;
-    const bucket = CONFIRM_TIME_BUCKETS[i];
-    if (!bucket || n === 0 || below + n < target) {
-      below += n;
-      continue;
-    }
-    const lower = i === 0 ? 0 : (CONFIRM_TIME_BUCKETS[i - 1]?.upToMs ?? 0);
-    if (!Number.isFinite(bucket.upToMs)) return { ms: lower, atLeast: true, samples };
-    const ms = lower + ((bucket.upToMs - lower) * (target - below)) / n;
-    return { ms: Math.round(ms), atLeast: false, samples };
-  }
-  return undefined;
+  return approximateQuantile(CONFIRM_TIME_BUCKETS, counters, 0.5, CONFIRM_TIME_PREFIX);
 }
 
 /** `rule.<id>.confirmed` / `rule.<id>.escalated`: each call of the verification counts for each of its rules. */
