@@ -57,12 +57,60 @@ export interface TriageSummary {
 
 const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
 
-function tableRow(d: Decision): string {
-  const r = d.record;
-  const rule = d.matches[0]?.ruleId ?? '-';
-  const call = `${serviceOf(r.eventSource)}:${r.eventName}${r.errorCode ? ' ✗' : ''}`;
-  const reason = d.reasons.join('; ') || 'no rule matched';
-  return `${pad(r.eventTime, 20)} ${pad(d.action.toUpperCase(), 6)} ${pad(rule, 34)} ${pad(d.principal.name, 32)} ${pad(call, 40)} ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}\n`;
+/**
+ * `pad(s, width)`, remembered: table cells repeat (rule ids, principals, calls), so each is padded
+ * once. Bounded: forgotten wholesale when full.
+ */
+function paddedCells(width: number, max = 20_000): (s: string) => string {
+  const cells = new Map<string, string>();
+  return (s) => {
+    let cell = cells.get(s);
+    if (cell === undefined) {
+      cell = pad(s, width);
+      if (cells.size >= max) cells.clear();
+      cells.set(s, cell);
+    }
+    return cell;
+  };
+}
+
+const ACTION_CELLS: Record<Action, string> = {
+  log: pad('LOG', 6),
+  notify: pad('NOTIFY', 6),
+  alert: pad('ALERT', 6),
+};
+
+/** Table rows, with the cells that repeat padded once. */
+function tableRows(): (d: Decision) => string {
+  const timeCell = paddedCells(20);
+  const ruleCell = paddedCells(34);
+  const principalCell = paddedCells(32);
+  /** The call cell by event source, then name (ok and failed spellings). */
+  const calls = new Map<string, Map<string, [string, string]>>();
+  const callCell = (source: string, name: string, failed: boolean): string => {
+    let byName = calls.get(source);
+    if (byName === undefined) {
+      if (calls.size >= 2_000) calls.clear();
+      byName = new Map();
+      calls.set(source, byName);
+    }
+    let cells = byName.get(name);
+    if (cells === undefined) {
+      const call = `${serviceOf(source)}:${name}`;
+      cells = [pad(call, 40), pad(`${call} ✗`, 40)];
+      if (byName.size >= 5_000) byName.clear();
+      byName.set(name, cells);
+    }
+    return failed ? cells[1] : cells[0];
+  };
+  return (d) => {
+    const r = d.record;
+    const rule = d.matches[0]?.ruleId ?? '-';
+    const reasons = d.reasons;
+    const reason = (reasons.length === 1 ? (reasons[0] as string) : reasons.join('; ')) || 'no rule matched';
+    const time = r.eventTime.length === 20 ? r.eventTime : timeCell(r.eventTime);
+    return `${time} ${ACTION_CELLS[d.action]} ${ruleCell(rule)} ${principalCell(d.principal.name)} ${callCell(r.eventSource, r.eventName, Boolean(r.errorCode))} ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}\n`;
+  };
 }
 
 function jsonLine(d: Decision): string {
@@ -154,6 +202,7 @@ export async function runTriage(paths: string[], opts: TriageOptions): Promise<n
   }
 
   const out = bufferedStdout();
+  const tableRow = tableRows();
   const summary: TriageSummary = {
     records: 0,
     byAction: { log: 0, notify: 0, alert: 0 },

@@ -41,11 +41,12 @@ const hasOwn = Object.prototype.hasOwnProperty;
  */
 function val(o: unknown, key: string, lower: string): unknown {
   if (typeof o !== 'object' || o === null) return undefined;
-  if (hasOwn.call(o, key)) {
-    const v = (o as Record<string, unknown>)[key];
-    if (v !== undefined) return v;
-  }
-  return lower !== key && hasOwn.call(o, lower) ? (o as Record<string, unknown>)[lower] : undefined;
+  // A plain read first (most keys asked for are absent), then the own-property check on a hit.
+  const v = (o as Record<string, unknown>)[key];
+  if (v !== undefined && hasOwn.call(o, key)) return v;
+  if (lower === key) return undefined;
+  const w = (o as Record<string, unknown>)[lower];
+  return w !== undefined && hasOwn.call(o, lower) ? w : undefined;
 }
 
 /** {@link val} as a non-empty string, else undefined. */
@@ -64,7 +65,8 @@ function obj(o: unknown, key: string, lower: string = key): Record<string, unkno
 
 /** True for a well-formed email address (after trimming nothing: session names carry no spaces). */
 export function isEmail(s: string | undefined): s is string {
-  return s !== undefined && s.length <= 254 && EMAIL_RE.test(s);
+  // No '@' (most names): not an address, without running the expression.
+  return s !== undefined && s.length <= 254 && s.indexOf('@') > 0 && EMAIL_RE.test(s);
 }
 
 /** True for an AWS service host name such as `cloudformation.amazonaws.com`. */

@@ -354,7 +354,7 @@ function maybeRoot(record: CloudTrailRecord): boolean {
   const ui = (record as { userIdentity?: unknown }).userIdentity;
   if (typeof ui !== 'object' || ui === null) return false;
   // principalOf reads `type` (its lowercase form is the same key): Root only when it says so.
-  return Object.hasOwn(ui, 'type') && (ui as { type?: unknown }).type === 'Root';
+  return (ui as { type?: unknown }).type === 'Root' && Object.hasOwn(ui, 'type');
 }
 
 /** The policy over a set of matches (sorted in place, most serious first): the action and why. */

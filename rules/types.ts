@@ -59,6 +59,11 @@ export interface Rule {
   eventSources?: string[];
   eventNames?: string[];
   /**
+   * The `userIdentity.type` values every match carries (a plain equality in every branch), for the
+   * index only: it skips the rule for callers of another type. `undefined`: any.
+   */
+  identityTypes?: string[];
+  /**
    * `secbot.eventbridge`: a hand-written EventBridge pattern for `detail` that delivers every call the
    * rule can match, for rules that pin no event source or name (e.g. root use, a user agent).
    */

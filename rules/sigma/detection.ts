@@ -32,6 +32,8 @@ export interface CompiledDetection {
   matchesCandidate?: Pred;
   eventSources?: string[];
   eventNames?: string[];
+  /** The `userIdentity.type` values every match carries (plain equality, ASCII case folded), if any. */
+  identityTypes?: string[];
 }
 
 /** A-Z folded to a-z, nothing else: the case folding of plain Sigma equality on ASCII values. */
@@ -43,8 +45,11 @@ export function asciiLower(s: string): string {
   return s;
 }
 
-/** Fields the index and the EventBridge pattern care about. */
-const INDEXED = ['eventSource', 'eventName'] as const;
+/**
+ * Fields the index cares about: event source and name (also the EventBridge pattern's), and the
+ * caller's identity type (a prefilter only: its equality is still evaluated).
+ */
+const INDEXED = ['eventSource', 'eventName', 'userIdentity.type'] as const;
 type Indexed = (typeof INDEXED)[number];
 
 interface Selection {
@@ -54,7 +59,11 @@ interface Selection {
   constraints: Record<Indexed, readonly string[] | undefined>;
 }
 
-const UNCONSTRAINED: Record<Indexed, undefined> = { eventSource: undefined, eventName: undefined };
+const UNCONSTRAINED: Record<Indexed, undefined> = {
+  eventSource: undefined,
+  eventName: undefined,
+  'userIdentity.type': undefined,
+};
 
 export function compileDetection(
   node: YNode,
@@ -135,6 +144,11 @@ export function compileDetection(
   for (const field of INDEXED) {
     const values = conditionConstraint(tree, (name) => selections.get(name)?.constraints[field]);
     if (values === undefined) continue;
+    if (field === 'userIdentity.type') {
+      // Only a prefilter: a contradiction here is left to the rule's own test (and warns nowhere).
+      if (values.length > 0) result.identityTypes = [...values];
+      continue;
+    }
     if (values.length === 0) {
       rep.warn(
         conditionNode.pos,
@@ -219,6 +233,7 @@ function compileSelection(
       constraints: {
         eventSource: unionAll(alts.map((a) => a.constraints.eventSource)),
         eventName: unionAll(alts.map((a) => a.constraints.eventName)),
+        'userIdentity.type': unionAll(alts.map((a) => a.constraints['userIdentity.type'])),
       },
     };
   }
@@ -270,6 +285,9 @@ function compileMap(
   const constraints: Record<Indexed, readonly string[] | undefined> = {
     eventSource: intersectAll(absolute.filter((i) => i.field === 'eventSource').map((i) => i.plainValues)),
     eventName: intersectAll(absolute.filter((i) => i.field === 'eventName').map((i) => i.plainValues)),
+    'userIdentity.type': intersectAll(
+      absolute.filter((i) => i.field === 'userIdentity.type').map((i) => i.plainValues),
+    ),
   };
   const build = (skip: (item: CompiledItem) => boolean): Pred => {
     const kept = absolute.filter((i) => !skip(i));

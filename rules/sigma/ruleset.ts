@@ -1,8 +1,10 @@
 /**
- * A RuleSet with its event-source / event-name index (A–Z folded, as Sigma's plain equality): `candidates(record)` returns, in load order, the
- * rules whose eventName pin (if any) includes the record's eventName and whose eventSource pin (if any)
- * includes its eventSource. Lists are computed once per (name, source) pair as spelled in records and
- * cached, so a call is two Map lookups and allocates nothing in steady state.
+ * A RuleSet with its event-source / event-name index (A–Z folded, as Sigma's plain equality):
+ * `candidates(record)` returns, in load order, the rules whose eventName pin (if any) includes the
+ * record's eventName and whose eventSource pin (if any) includes its eventSource, less those whose
+ * `userIdentity.type` pin excludes the caller's type. Lists are computed once per (name, source) pair
+ * as spelled in records (then per identity type) and cached, so a call is a Map lookup or two and
+ * allocates nothing in steady state.
  */
 import type { CloudTrailRecord } from '../../cloudtrail/record.js';
 import type { CandidateTest, Rule, RuleIssue, RuleSet } from '../types.js';
@@ -58,11 +60,57 @@ export function buildRuleSet(rules: readonly Rule[], warnings: readonly RuleIssu
   interface Lists {
     rules: readonly Rule[];
     tests: readonly CandidateTest[];
+    /** Whether some of the rules pin `userIdentity.type` (then {@link byType} narrows further). */
+    typed: boolean;
+    /** By the caller's identity type as spelled in records: these lists without other types' rules. */
+    byType?: Map<string, Lists>;
+    /** These lists for a record with no identity type: without any type-pinned rule. */
+    untyped?: Lists;
   }
+  const typesOf = new Map<Rule, ReadonlySet<string> | undefined>(
+    ordered.map((rule) => [rule, lowerSet(rule.identityTypes)]),
+  );
   const lists = (rules: Rule[]): Lists => ({
     rules: Object.freeze(rules),
     tests: Object.freeze(rules.map((r) => testOf.get(r) as CandidateTest)),
+    typed: rules.some((r) => typesOf.get(r) !== undefined),
   });
+  /** `l` for a caller whose identity type is `type` (lower-cased; undefined: none). */
+  const narrow = (l: Lists, type: string | undefined): Lists =>
+    lists(
+      l.rules.filter((r) => {
+        const types = typesOf.get(r);
+        return types === undefined || (type !== undefined && types.has(type));
+      }) as Rule[],
+    );
+  let typedCached = 0;
+  /**
+   * The lists for the record's caller type, when they pin any: `userIdentity` an object (not an array)
+   * whose `type` is a string, or undefined, and no literal `userIdentity.type` key on the record;
+   * anything else keeps every rule (each still runs its own test, so this only skips work). Plain
+   * reads, no own-property checks: an inherited string type can only keep rules the test then refuses
+   * (the test reads own properties), and an undefined one is what a missing type is to an equality.
+   */
+  const forType = (l: Lists, record: CloudTrailRecord): Lists => {
+    const ui = (record as { userIdentity?: unknown }).userIdentity;
+    if (typeof ui !== 'object' || ui === null || Array.isArray(ui)) return l;
+    if ((record as Record<string, unknown>)['userIdentity.type'] !== undefined) return l;
+    const type = (ui as { type?: unknown }).type;
+    if (type === undefined) {
+      l.untyped ??= narrow(l, undefined);
+      return l.untyped;
+    }
+    if (typeof type !== 'string') return l;
+    const found = l.byType?.get(type);
+    if (found !== undefined) return found;
+    const made = narrow(l, asciiLower(type));
+    if (typedCached < MAX_CACHED_PAIRS) {
+      typedCached++;
+      l.byType ??= new Map();
+      l.byType.set(type, made);
+    }
+    return made;
+  };
 
   /** The candidates for a lower-cased name and source (undefined: the record has no string there). */
   const select = (name: string | undefined, source: string | undefined): Lists => {
@@ -102,7 +150,8 @@ export function buildRuleSet(rules: readonly Rule[], warnings: readonly RuleIssu
     const name = (record as { eventName?: unknown }).eventName;
     const source = (record as { eventSource?: unknown }).eventSource;
     if (typeof name !== 'string' || typeof source !== 'string') {
-      // Not a decoded record (the decoder requires both): no index, only what pins neither or one.
+      // Not a decoded record (the decoder requires both): no index, only what pins neither or one
+      // (and no narrowing by caller type either).
       return typeof name === 'string'
         ? select(asciiLower(name), undefined)
         : typeof source === 'string'
@@ -110,12 +159,12 @@ export function buildRuleSet(rules: readonly Rule[], warnings: readonly RuleIssu
           : unpinnedLists;
     }
     const entry = cache.get(name);
+    let found: Lists | undefined;
     if (entry !== undefined) {
-      if (entry.source === source) return entry.lists;
-      const other = entry.others?.get(source);
-      if (other !== undefined) return other;
+      found = entry.source === source ? entry.lists : entry.others?.get(source);
     }
-    return lookup(name, source);
+    found ??= lookup(name, source);
+    return found.typed ? forType(found, record) : found;
   };
 
   return {

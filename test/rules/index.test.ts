@@ -20,13 +20,26 @@ import { rec } from './sigma/helpers.js';
 
 const SIGMAHQ = fileURLToPath(new URL('../../../shared/sigma-aws-cloudtrail/', import.meta.url));
 
-/** The records, and each with its name and source in other cases (the index folds A–Z). */
+/**
+ * The records, and each with its name and source in other cases (the index folds A–Z), and with its
+ * caller's identity type in other cases, absent, or in shapes the index does not narrow by.
+ */
 function variants(records: CloudTrailRecord[]): CloudTrailRecord[] {
-  return records.flatMap((r) => [
-    r,
-    { ...r, eventName: r.eventName.toLowerCase() },
-    { ...r, eventName: r.eventName.toUpperCase(), eventSource: r.eventSource.toUpperCase() },
-  ]);
+  return records.flatMap((r): CloudTrailRecord[] => {
+    const ui = r.userIdentity as Record<string, unknown>;
+    const type = typeof ui.type === 'string' ? ui.type : 'Root';
+    const { type: _, ...untyped } = ui;
+    return [
+      r,
+      { ...r, eventName: r.eventName.toLowerCase() },
+      { ...r, eventName: r.eventName.toUpperCase(), eventSource: r.eventSource.toUpperCase() },
+      { ...r, userIdentity: { ...ui, type: type.toUpperCase() } } as CloudTrailRecord,
+      { ...r, userIdentity: { ...ui, type: type.toLowerCase() } } as CloudTrailRecord,
+      { ...r, userIdentity: untyped } as CloudTrailRecord,
+      { ...r, userIdentity: { ...ui, type: [type] } } as unknown as CloudTrailRecord,
+      { ...r, userIdentity: untyped, 'userIdentity.type': type } as unknown as CloudTrailRecord,
+    ];
+  });
 }
 
 function agreeOnEveryRecord(ruleSet: RuleSet, records: CloudTrailRecord[]): number {
@@ -105,7 +118,7 @@ describe('the rule index and its candidate tests', () => {
     const sources = ['iam.amazonaws.com', 'IAM.amazonaws.com', 's3.amazonaws.com'];
     const rs = names.flatMap((eventName) =>
       sources.flatMap((eventSource) =>
-        ['Root', 'IAMUser'].map(
+        ['Root', 'root', 'IAMUser', undefined].map(
           (type) => rec({ eventName, eventSource, userIdentity: { type } }) as CloudTrailRecord,
         ),
       ),

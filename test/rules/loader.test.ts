@@ -168,7 +168,9 @@ describe('RuleSet.candidates', () => {
     { file: '3.yml', text: named('stop-or-delete', '[StopLogging, DeleteTrail]') },
     { file: '4.yml', text: named('user', 'CreateUser') },
   ]);
-  const ids = (eventName: unknown) => ruleSet.candidates(rec({ eventName })).map((r) => r.id);
+  // A Root caller: the 'root' rule pins userIdentity.type, so only a Root caller's calls list it.
+  const ids = (eventName: unknown, userIdentity: unknown = { type: 'Root' }) =>
+    ruleSet.candidates(rec({ eventName, userIdentity })).map((r) => r.id);
 
   it('returns the rules pinned to the event name plus the unpinned ones, in load order', () => {
     assert.deepEqual(ids('StopLogging'), ['stop', 'root', 'stop-or-delete']);
@@ -180,6 +182,25 @@ describe('RuleSet.candidates', () => {
 
   it('is case-insensitive like the matching itself', () => {
     assert.deepEqual(ids('stoplogging'), ['stop', 'root', 'stop-or-delete']);
+    assert.deepEqual(ids('stoplogging', { type: 'ROOT' }), ['stop', 'root', 'stop-or-delete']);
+  });
+
+  it("leaves out a rule pinned to another caller type, unless the record's shape is unusual", () => {
+    assert.deepEqual(ruleSet.rules.find((r) => r.id === 'root')?.identityTypes, ['Root']);
+    assert.equal(ruleSet.rules.find((r) => r.id === 'stop')?.identityTypes, undefined);
+    assert.deepEqual(ids('StopLogging', { type: 'IAMUser' }), ['stop', 'stop-or-delete']);
+    assert.deepEqual(ids('ListBuckets', {}), []);
+    // Shapes the prefilter does not read (an array, a non-string type, a literal dotted key) keep it.
+    assert.deepEqual(ids('ListBuckets', [{ type: 'Root' }]), ['root']);
+    assert.deepEqual(ids('ListBuckets', { type: ['Root'] }), ['root']);
+    const dotted = rec({ eventName: 'ListBuckets', 'userIdentity.type': 'Root' });
+    assert.deepEqual(
+      ruleSet.candidates(dotted).map((r) => r.id),
+      ['root'],
+    );
+    for (const record of [dotted, rec({ userIdentity: { type: ['Root'] } })]) {
+      assert.equal(ruleSet.rules.find((r) => r.id === 'root')?.matches(record), true);
+    }
   });
 
   it('returns the same precomputed list on every call', () => {
