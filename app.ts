@@ -357,6 +357,7 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
             logger,
             policy: config.policy,
             verifyTimeoutMs: config.verifyTimeoutMs,
+            alertBurstMs: config.alertBurstMs,
             owner,
             clock,
             onDecision: config.shadow ? (d) => print(decisionLine(d)) : undefined,

@@ -116,7 +116,11 @@ export function benchDataDir(): string {
   return dir;
 }
 
-async function secbotDrain(world: World, bodies: readonly string[], alerts: number): Promise<SecbotRun> {
+async function secbotDrain(
+  world: World,
+  bodies: readonly string[],
+  alertCalls: readonly string[],
+): Promise<SecbotRun> {
   const dataDir = benchDataDir();
   const secbot = await start({
     env: secbotEnv(world, dataDir),
@@ -157,8 +161,13 @@ async function secbotDrain(world: World, bodies: readonly string[], alerts: numb
     await watcher;
     if (Number.isNaN(drainedMs)) drainedMs = ms;
     const records = await world.records();
-    if (records.pageTriggers < alerts)
-      throw new Error(`only ${records.pageTriggers} of ${alerts} alerts paged`);
+    // Alert calls of one principal close in time share an alert (a burst): each call is in a page.
+    const paged = new Set(records.pagedEventIds);
+    const unpaged = alertCalls.filter((id) => !paged.has(id));
+    if (unpaged.length > 0)
+      throw new Error(
+        `${unpaged.length} of ${alertCalls.length} alert calls were not paged (e.g. ${unpaged[0]})`,
+      );
     return { ms, drainedMs, runs, records };
   } finally {
     await secbot.stop();
@@ -190,7 +199,8 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
     bc.log('drain: bare drain (baseline)');
     const bare1 = await bareDrain(bodies);
     bc.log(`drain: secbot (${rate(perSecond(total, bare1.ms))} msg/s bare)`);
-    const run = await secbotDrain(world, bodies, counts.alert);
+    const alertCalls = [...workload.actions].filter(([, a]) => a === 'alert').map(([id]) => id);
+    const run = await secbotDrain(world, bodies, alertCalls);
     bc.log('drain: bare drain again');
     const bare2 = await bareDrain(bodies);
     const bareMs = (bare1.ms + bare2.ms) / 2;
@@ -201,7 +211,7 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
     const toAlertChannel = (c: { channel?: string }) => c.channel === ALERT_CHANNEL;
     const dmPosts = calls.filter((c) => c.method === 'chat.postMessage' && !toAlertChannel(c));
     const verificationCalls = calls.filter((c) => !toAlertChannel(c));
-    const alertCalls = calls.filter(toAlertChannel);
+    const alertPosts = calls.filter(toAlertChannel);
     const byMethod: Record<string, number> = {};
     for (const c of verificationCalls) byMethod[c.method] = (byMethod[c.method] ?? 0) + 1;
     const perNotify = verificationCalls.length / counts.notify;
@@ -232,7 +242,9 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
           'calls',
           `${verificationCalls.length} calls for ${counts.notify} notify records (${Object.entries(byMethod)
             .map(([m, n]) => `${m} ${n}`)
-            .join(', ')}); alert channel: ${alertCalls.length} more`,
+            .join(
+              ', ',
+            )}); alert channel: ${alertPosts.length} more (${alertCalls.length} alert calls, ${run.records.pageTriggers} pages)`,
           { op: '<=', value: 0.02 },
         ),
       ],
@@ -248,7 +260,8 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
         secbotMsgPerSecond: Math.round(secbotRate),
         dms: dmPosts.length,
         verificationSlackCalls: verificationCalls.length,
-        alertChannelCalls: alertCalls.length,
+        alertChannelCalls: alertPosts.length,
+        alertCalls: alertCalls.length,
         pagesTriggered: run.records.pageTriggers,
         ...Object.fromEntries(Object.entries(byMethod).map(([m, n]) => [`slack.${m}`, n])),
       },

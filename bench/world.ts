@@ -40,6 +40,8 @@ export interface WorldRecords {
   messages: SlackMessageSummary[];
   pageTriggers: number;
   pageRequests: number;
+  /** Every CloudTrail eventID the triggered pages name (their custom_details.eventIDs). */
+  pagedEventIds: string[];
 }
 
 type Request =
@@ -147,7 +149,12 @@ async function serve(): Promise<void> {
             });
           }
         }
-        const triggers = pagerduty.triggers().length - pageOffset;
+        const triggered = pagerduty.triggers().slice(pageOffset);
+        const triggers = triggered.length;
+        const pagedEventIds = triggered.flatMap((t) => {
+          const ids = t.payload?.custom_details?.eventIDs;
+          return Array.isArray(ids) ? ids.map(String) : [];
+        });
         send({
           id: req.id,
           result: {
@@ -155,6 +162,7 @@ async function serve(): Promise<void> {
             messages,
             pageTriggers: triggers,
             pageRequests: pagerduty.requests.length - requestOffset,
+            pagedEventIds,
           },
         });
         break;

@@ -107,6 +107,23 @@ const envSchema = z.object({
   SECBOT_VERIFY_TIMEOUT: duration('15m'),
   SECBOT_DUO_TIMEOUT: duration('60s'),
   SECBOT_MAX_AGE: duration('1h'),
+  // `off`: an alert for every alert call (no bursts).
+  SECBOT_ALERT_BURST: z
+    .string()
+    .trim()
+    .default('5m')
+    .transform((s, ctx) => {
+      if (s === 'off') return 0;
+      const ms = parseDuration(s);
+      if (ms === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${s}" is not a duration: use a number and s, m, h or d (e.g. 5m), or off`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    }),
   SECBOT_RULES: optionalString,
   SECBOT_IDENTITY_MAP: optionalString,
   SECBOT_EMAIL_DOMAIN: optionalString,
@@ -181,6 +198,8 @@ export interface Config {
   pagerDuty: { routingKey?: string; eventsUrl: string };
   schedule: string;
   verifyTimeoutMs: number;
+  /** Alert calls of one principal within this window share an alert (0: one alert per call). */
+  alertBurstMs: number;
   rulesDirs?: string[];
   identityMapFile?: string;
   emailDomain?: string;
@@ -282,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     pagerDuty: { routingKey: e.PAGERDUTY_ROUTING_KEY, eventsUrl: e.PAGERDUTY_EVENTS_URL },
     schedule: e.SECBOT_SCHEDULE,
     verifyTimeoutMs: e.SECBOT_VERIFY_TIMEOUT,
+    alertBurstMs: e.SECBOT_ALERT_BURST,
     rulesDirs: e.SECBOT_RULES ? e.SECBOT_RULES.split(',').map((d) => resolve(d.trim())) : undefined,
     identityMapFile: e.SECBOT_IDENTITY_MAP,
     emailDomain: e.SECBOT_EMAIL_DOMAIN,

@@ -7,7 +7,14 @@
  * written together before any of its messages is deleted.
  */
 import type { Store } from '../store/store.js';
-import type { AddNotifyCallResult, DecisionSummary, VerificationCall } from '../store/types.js';
+import type {
+  AddAlertCallResult,
+  AddNotifyCallResult,
+  AlertBurst,
+  BurstCall,
+  DecisionSummary,
+  VerificationCall,
+} from '../store/types.js';
 
 interface Waiter<T> {
   resolve(value: T): void;
@@ -20,7 +27,22 @@ interface EngineerCalls {
   deadline: Date;
 }
 
-/** At most this many engineers' joins in flight at once. */
+interface BurstCalls {
+  burst: AlertBurst;
+  calls: BurstCall[];
+  waiters: Waiter<AddAlertCallResult>[];
+  /** A call of a redelivered message: search the burst's alerts from the first (it may be in one). */
+  redelivered: boolean;
+}
+
+/**
+ * The alert each burst joined last in this process (its `seq`): a hint that saves reading the sealed
+ * ones again in every run. Kept across runs, bounded (forgotten wholesale when full).
+ */
+const burstSeqs = new Map<string, number>();
+const MAX_BURST_HINTS = 10_000;
+
+/** At most this many engineers' (or bursts') joins in flight at once. */
 const JOIN_CONCURRENCY = 8;
 /** Longest a join waits for the rest of its group (records held up elsewhere, e.g. a directory lookup). */
 const FLUSH_AFTER_MS = 200;
@@ -40,6 +62,12 @@ export interface GroupWriter {
     call: VerificationCall,
     opts: { now: Date; deadline: Date },
   ): Promise<AddNotifyCallResult>;
+  /** Like `store.addAlertCalls` for one call, combined with the group's other calls of the same burst. */
+  addAlertCall(
+    burst: AlertBurst,
+    call: BurstCall,
+    opts: { now: Date; redelivered: boolean },
+  ): Promise<AddAlertCallResult>;
   /** Queue the event's decision; `commitDecisions` writes the group's, before its messages are deleted. */
   recordDecision(eventId: string, decision: DecisionSummary, now: Date): void;
   /**
@@ -55,6 +83,8 @@ export interface GroupWriter {
  */
 export function createGroupWriter(store: Store, owner: string): GroupWriter {
   let notify = new Map<string, EngineerCalls>();
+  let bursts = new Map<string, BurstCalls>();
+
   // By eventID, so each group writes only its own (two groups may be in hand at once).
   const decisions = new Map<string, { eventId: string; owner: string; decision: DecisionSummary }>();
   const callItems = new Map<string, { verificationId: string; call: VerificationCall; eventId: string }>();
@@ -142,14 +172,47 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
     await Promise.all(Array.from({ length: Math.min(JOIN_CONCURRENCY, engineers.length) }, worker));
   }
 
+  async function flushBursts(batch: Map<string, BurstCalls>, now: Date): Promise<void> {
+    const list = [...batch.values()];
+    let next = 0;
+    const worker = async () => {
+      while (next < list.length) {
+        const b = list[next++] as BurstCalls;
+        try {
+          const { results, seq } = await store.addAlertCalls(b.burst, b.calls, {
+            now,
+            seq: b.redelivered ? undefined : burstSeqs.get(b.burst.key),
+            redelivered: b.redelivered,
+          });
+          if (burstSeqs.size >= MAX_BURST_HINTS) burstSeqs.clear();
+          burstSeqs.set(b.burst.key, seq);
+          b.waiters.forEach((w, i) => {
+            w.resolve(results[i] as AddAlertCallResult);
+          });
+        } catch (err) {
+          burstSeqs.delete(b.burst.key);
+          for (const w of b.waiters) w.reject(err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(JOIN_CONCURRENCY, list.length) }, worker));
+  }
+
   function flush(): void {
     if (timer) clearTimeout(timer);
     timer = undefined;
-    if (notify.size === 0) return;
-    const n = notify;
-    notify = new Map();
-    for (const e of n.values()) e.waiters = e.waiters.map(sent);
-    void flushNotify(n, at);
+    if (notify.size > 0) {
+      const n = notify;
+      notify = new Map();
+      for (const e of n.values()) e.waiters = e.waiters.map(sent);
+      void flushNotify(n, at);
+    }
+    if (bursts.size > 0) {
+      const b = bursts;
+      bursts = new Map();
+      for (const e of b.values()) e.waiters = e.waiters.map(sent);
+      void flushBursts(b, at);
+    }
   }
 
   return {
@@ -185,6 +248,19 @@ export function createGroupWriter(store: Store, owner: string): GroupWriter {
         }
         e.calls.push(call);
         e.waiters.push(w);
+      });
+    },
+    addAlertCall(burst, call, opts) {
+      at = opts.now;
+      return wait<AddAlertCallResult>((w) => {
+        let b = bursts.get(burst.key);
+        if (!b) {
+          b = { burst, calls: [], waiters: [], redelivered: false };
+          bursts.set(burst.key, b);
+        }
+        b.calls.push(call);
+        b.waiters.push(w);
+        if (opts.redelivered) b.redelivered = true;
       });
     },
     recordDecision(eventId, decision, now) {

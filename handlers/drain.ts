@@ -27,6 +27,7 @@ import { remediationsFor } from '../remediation/plans.js';
 import type { RuleSet } from '../rules/types.js';
 import type { Store } from '../store/store.js';
 import type { Counters, DecisionSummary, VerificationCall } from '../store/types.js';
+import { alertBurstOf, burstCallOf } from './alert-bursts.js';
 import { type Decision, decide, type PolicyConfig } from './decide.js';
 import { createGroupWriter } from './drain-writes.js';
 import type { EngineerDirectory } from './ports.js';
@@ -42,6 +43,8 @@ export interface DrainDeps {
   logger: Logger;
   policy: PolicyConfig;
   verifyTimeoutMs: number;
+  /** Alert calls of one principal within this window share an alert (handlers/alert-bursts.ts); 0: off. */
+  alertBurstMs?: number;
   /** This replica's name, recorded on claims. */
   owner: string;
   clock?: () => Date;
@@ -329,6 +332,11 @@ export async function drainQueue(
 
       const unique = new Map<string, CloudTrailRecord>();
       for (const records of recordsByMessage.values()) for (const r of records) unique.set(r.eventID, r);
+      // Records of messages received before: an earlier attempt may have stored part of their effect.
+      const redelivered = new Set<string>();
+      for (const m of messages) {
+        if (m.receiveCount > 1) for (const r of recordsByMessage.get(m.id) ?? []) redelivered.add(r.eventID);
+      }
       report.records += unique.size;
       // Redeliveries (decided already) and records another drainer holds a live claim on.
       const known =
@@ -361,7 +369,7 @@ export async function drainQueue(
         const done = tracked[i] as { started(): void; settled(): void };
         done.started();
         decided.push(
-          decideAndStore(record)
+          decideAndStore(record, redelivered.has(record.eventID))
             .then((outcome) => {
               if (outcome === 'duplicate') report.duplicates++;
               outcomes.set(record.eventID, outcome);
@@ -418,7 +426,7 @@ export async function drainQueue(
     }
   }
 
-  async function decideAndStore(record: CloudTrailRecord): Promise<Outcome> {
+  async function decideAndStore(record: CloudTrailRecord, redelivered: boolean): Promise<Outcome> {
     const now = clock();
     try {
       const decision = decide(record, deps.ruleSet, { now, policy: deps.policy, silences: lookup, stageOf });
@@ -475,6 +483,27 @@ export async function drainQueue(
       }
       if (decision.action === 'alert') {
         const fixes = remediationsFor(record, kindsOfRules(decision));
+        const burstMs = deps.alertBurstMs ?? 0;
+        if (burstMs > 0) {
+          // One alert for the principal's burst of alert calls (handlers/alert-bursts.ts).
+          const joined = await writes.addAlertCall(
+            alertBurstOf(decision, burstMs),
+            burstCallOf(decision, fixes),
+            {
+              now,
+              redelivered,
+            },
+          );
+          alertId = joined.alertId;
+          if (joined.duplicate)
+            return await alreadyDecided(record, decision, { verificationId, alertId }, now);
+          if (joined.created) {
+            report.alertsCreated++;
+            count('alert.created');
+            if (decision.page) count('page.queued');
+          } else count('alert.joined');
+          return await recordDecided(record, decision, { verificationId, alertId }, now);
+        }
         const { alert, created } = await deps.store.createAlert({
           kind: 'call',
           eventId: record.eventID,
@@ -493,20 +522,7 @@ export async function drainQueue(
         count('alert.created');
         if (decision.page) count('page.queued');
       }
-      if (decision.silence) {
-        count(`silence.${decision.silence.id}.hits`);
-        await deps.store.recordSilenceHit(decision.silence.id, now).catch(() => false);
-      }
-      deps.audit.write(decisionToEcs(decision, { verificationId, alertId, at: now }));
-      writes.recordDecision(record.eventID, summaryOf(decision, { verificationId, alertId }), now);
-      report.decided++;
-      deps.onDecision?.(decision);
-      report.byAction[decision.action]++;
-      count(`decided.${decision.action}`);
-      for (const m of decision.matches) count(`rule.${m.ruleId}.${decision.action}`);
-      activity.decided(record, now);
-      if (decision.staged) await activity.staged(decision, deps.directory, count, now);
-      return 'decided';
+      return await recordDecided(record, decision, { verificationId, alertId }, now);
     } catch (err) {
       report.errors++;
       deps.logger.error(
@@ -515,6 +531,29 @@ export async function drainQueue(
       );
       return 'failed';
     }
+  }
+
+  /** The decision's effect is stored: audit it, queue its marker, count it. */
+  async function recordDecided(
+    record: CloudTrailRecord,
+    decision: Decision,
+    refs: { verificationId?: string; alertId?: string },
+    now: Date,
+  ): Promise<Outcome> {
+    if (decision.silence) {
+      count(`silence.${decision.silence.id}.hits`);
+      await deps.store.recordSilenceHit(decision.silence.id, now).catch(() => false);
+    }
+    deps.audit.write(decisionToEcs(decision, { ...refs, at: now }));
+    writes.recordDecision(record.eventID, summaryOf(decision, refs), now);
+    report.decided++;
+    deps.onDecision?.(decision);
+    report.byAction[decision.action]++;
+    count(`decided.${decision.action}`);
+    for (const m of decision.matches) count(`rule.${m.ruleId}.${decision.action}`);
+    activity.decided(record, now);
+    if (decision.staged) await activity.staged(decision, deps.directory, count, now);
+    return 'decided';
   }
 
   /**

@@ -10,6 +10,7 @@ import { crashPoint } from '../lib/crash-points.js';
 import { AlreadyDecidedError } from '../store/errors.js';
 import type { ChannelOutcome, Store } from '../store/store.js';
 import type { AlertItem, MessageRef, Verification } from '../store/types.js';
+import { alertSummary } from '../views/alert.js';
 import { ensureEscalationAlerts, escalateVerification } from './escalate.js';
 import { recordCounters } from './metrics.js';
 import type { Messenger } from './ports.js';
@@ -204,9 +205,14 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
       await eachLimit(
         alerts.filter((a) => a.pageStatus === 'pending'),
         SWEEP_CONCURRENCY,
-        (alert) =>
-          guard(`alert ${alert.id}`, async () => {
+        (listedAlert) =>
+          guard(`alert ${listedAlert.id}`, async () => {
             if (lost) return;
+            // A burst's alert takes no more calls from here on: what is posted and paged is all of it.
+            const alert =
+              listedAlert.burst && !listedAlert.sealed
+                ? await deps.store.sealAlert(listedAlert.id, clock())
+                : listedAlert;
             let channel: ChannelOutcome | undefined;
             if (alert.channelStatus === 'pending' || alert.channelStatus === 'failed') {
               channel = await postAlert(deps, alert);
@@ -351,7 +357,7 @@ async function pageAlert(
   }
   const result = await deps.pager.trigger({
     dedupKey: alert.id,
-    summary: alert.summary,
+    summary: alertSummary(alert),
     severity: alert.severity,
     source: 'secbot',
     component:

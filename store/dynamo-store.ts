@@ -74,6 +74,8 @@ export function createDynamoStore(options: DynamoStoreOptions): Store {
     discardUnlockedVerification: (id) => verifications.discardUnlockedVerification(ctx, id),
 
     createAlert: (input) => alerts.createAlert(ctx, input),
+    addAlertCalls: (burst, calls, opts) => alerts.addAlertCalls(ctx, burst, calls, opts),
+    sealAlert: (id, at) => alerts.sealAlert(ctx, id, at),
     getAlert: (id) => alerts.getAlert(ctx, id),
     listDuePages: (now, limit) => alerts.listDuePages(ctx, now, limit),
     listAlerts: (state, opts) => alerts.listAlerts(ctx, state, opts),

@@ -3,8 +3,9 @@
  * each one changes by a conditional write on its own path: a claim (`available → running`) succeeds
  * once, whoever presses and whichever replica runs it.
  */
+import { createHash } from 'node:crypto';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import type { RemediationGap, RemediationPlan } from '../remediation/types.js';
+import { planKey, type RemediationGap, type RemediationPlan } from '../remediation/types.js';
 // alerts.ts imports this module too; toAlert is only called at run time, so the cycle is harmless.
 import { toAlert } from './alerts.js';
 import { attempt, CONDITION_FAILED, getRaw, read, type StoreContext } from './context.js';
@@ -32,6 +33,27 @@ export function newRemediations(
   }
   if (input.remediationGaps && input.remediationGaps.length > 0) out.remediationGaps = input.remediationGaps;
   return out;
+}
+
+/**
+ * The remediations of a burst's calls, as `remediations.<id>` entries: the id is a hash of the plan (its
+ * account, region, service, command and input: `planKey`), so
+ * a plan two calls share is one entry (a join sets it only if absent, never resetting a running one);
+ * `order` is the call's time, so they are shown in the order of the calls.
+ */
+export function burstRemediations(
+  calls: readonly { eventTime: string; remediations?: RemediationPlan[] }[],
+): { id: string; entry: Record<string, unknown> }[] {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const c of calls) {
+    const t = Date.parse(c.eventTime);
+    (c.remediations ?? []).forEach((plan, i) => {
+      const id = `r_${createHash('sha256').update(planKey(plan)).digest('hex').slice(0, 12)}`;
+      if (!out.has(id))
+        out.set(id, { id, order: (Number.isFinite(t) ? t : 0) + i, plan, status: 'available', attempts: 0 });
+    });
+  }
+  return [...out].map(([id, entry]) => ({ id, entry }));
 }
 
 function toRemediation(raw: Record<string, unknown>): AlertRemediation | undefined {
@@ -63,14 +85,22 @@ export function remediationsOf(
 ): Pick<AlertItem, 'remediations' | 'remediationGaps'> {
   const out: Pick<AlertItem, 'remediations' | 'remediationGaps'> = {};
   const map = read.obj<Record<string, unknown>>(raw, 'remediations');
-  if (map) {
+  if (map && Object.keys(map).length > 0) {
     out.remediations = Object.values(map)
       .filter(isObject)
       .sort((a, b) => read.num(a, 'order') - read.num(b, 'order'))
       .map(toRemediation)
       .filter((r): r is AlertRemediation => r !== undefined);
   }
-  const gaps = read.list<RemediationGap>(raw, 'remediationGaps').filter(isObject);
+  // A burst's calls may share a gap: each is listed once.
+  const gaps = [
+    ...new Map(
+      read
+        .list<RemediationGap>(raw, 'remediationGaps')
+        .filter(isObject)
+        .map((g) => [`${g.kind}|${g.eventName ?? ''}|${g.reason}`, g]),
+    ).values(),
+  ];
   if (gaps.length > 0) out.remediationGaps = gaps;
   return out;
 }

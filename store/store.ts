@@ -2,10 +2,13 @@
 import type { RuleStage } from '../rules/types.js';
 import type {
   AccountActivity,
+  AddAlertCallResult,
   AddNotifyCallResult,
+  AlertBurst,
   AlertItem,
   AlertPatch,
   AlertState,
+  BurstCall,
   ChannelStatus,
   ClaimResult,
   Counters,
@@ -174,6 +177,14 @@ export interface Store {
   // --- alerts -----------------------------------------------------------------------------------
   /** Create the alert unless it exists (idempotent); returns the stored alert either way. */
   createAlert(input: NewAlert): Promise<{ alert: AlertItem; created: boolean }>;
+  /** Alert calls of one burst join its open alert, or open it (store/alerts.ts `addAlertCalls`). */
+  addAlertCalls(
+    burst: AlertBurst,
+    calls: readonly BurstCall[],
+    opts: { now: Date; seq?: number; redelivered?: boolean },
+  ): Promise<{ results: AddAlertCallResult[]; seq: number }>;
+  /** Close a burst alert to joins before it is posted and paged; returns it as sealed. */
+  sealAlert(id: string, at: Date): Promise<AlertItem>;
   getAlert(id: string): Promise<AlertItem | undefined>;
   /** Several alerts, strongly consistent (one BatchGetItem per 100); missing ones are left out. */
   getAlerts(ids: readonly string[]): Promise<AlertItem[]>;

@@ -195,6 +195,10 @@ export interface AlertItem {
   remediations?: AlertRemediation[];
   /** Remediations a rule names that these calls cannot support, with the reason (shown on the alert). */
   remediationGaps?: RemediationGap[];
+  /** An alert burst's: the alert calls of one principal close in time (store `addAlertCalls`). */
+  burst?: boolean;
+  /** When the outbox sealed the burst (no call joins after it); absent while it still takes calls. */
+  sealed?: IsoTime;
 }
 
 /**
@@ -271,6 +275,40 @@ export type NewAlert = (
   remediationGaps?: RemediationGap[];
   at: Date;
 };
+
+/**
+ * An alert burst: alert calls with the same key share one alert (up to MAX_BURST_CALLS, until it is
+ * sent). The key names the principal, account, severity, paging and time window; it is made from the
+ * record alone (handlers/alert-bursts.ts), so a redelivered call has the same key.
+ */
+export interface AlertBurst {
+  key: string;
+  /** The window's start (ISO time): part of the alert id, for people reading ids. */
+  windowStart: IsoTime;
+  severity: AlertSeverity;
+  page: boolean;
+  engineerKey?: string;
+}
+
+/** One call of an alert burst. */
+export interface BurstCall {
+  eventId: string;
+  eventTime: string;
+  summary: string;
+  ruleIds: string[];
+  reasons: string[];
+  /** The call's one-click remediations; a plan two calls share is offered once. */
+  remediations?: RemediationPlan[];
+  remediationGaps?: RemediationGap[];
+}
+
+export interface AddAlertCallResult {
+  alertId: string;
+  /** This call opened the alert. */
+  created: boolean;
+  /** The call was already in the alert (a redelivery, or another drainer's join). */
+  duplicate: boolean;
+}
 
 export interface AlertPatch {
   channelMessage?: MessageRef;

@@ -38,7 +38,9 @@ export function alertMessage({ alert: a, ruleTitles, remediation }: AlertViewInp
     { type: 'header', text: plain(truncateTitle(title), SLACK_LIMITS.header) },
     {
       type: 'section',
-      text: md(`${SEVERITY_ICON[a.severity]} *${a.severity.toUpperCase()}* ${cloudtrail(a.summary, 600)}`),
+      text: md(
+        `${SEVERITY_ICON[a.severity]} *${a.severity.toUpperCase()}* ${cloudtrail(alertSummary(a), 600)}`,
+      ),
     },
   ];
   const facts: string[] = [];
@@ -100,6 +102,16 @@ export function alertMessage({ alert: a, ruleTitles, remediation }: AlertViewInp
   blocks.push(...remediationBlocks(a, remediation));
   blocks.push({ type: 'context', elements: [md(`secbot alert \`${inert(a.id, 80)}\``)] });
   return { text: `secbot ${a.severity} alert: ${inert(title, 150)}`, blocks };
+}
+
+/**
+ * The alert's one-line summary: a burst's names its first call and how many more there are (the page's
+ * summary too).
+ */
+export function alertSummary(a: AlertItem): string {
+  const more = a.burst ? a.eventIds.length - 1 : 0;
+  if (more <= 0) return a.summary;
+  return `${a.summary} (+${more} more alert call${more === 1 ? '' : 's'} by the same principal)`;
 }
 
 function truncateTitle(t: string): string {

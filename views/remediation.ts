@@ -90,6 +90,9 @@ function statusLine(r: AlertRemediation): string {
  *
  * @example blocks.push(...remediationBlocks(alert, { enabled: true, mode: 'live', duo: true }));
  */
+/** Remediations shown on one alert message (with the alert's own blocks, under Slack's 50). */
+export const MAX_SHOWN_REMEDIATIONS = 20;
+
 export function remediationBlocks(
   a: AlertItem,
   opts: RemediationViewOptions = { enabled: false },
@@ -106,7 +109,8 @@ export function remediationBlocks(
         : '';
     blocks.push({ type: 'section', text: md(`*Remediation*${note}`) });
   }
-  for (const r of list) {
+  // A message holds at most 50 blocks; an alert for a burst of calls can offer more remediations.
+  for (const r of list.slice(0, MAX_SHOWN_REMEDIATIONS)) {
     const lines = [
       `${cloudtrail(r.plan.description, 400)}`,
       `${cloudtrail(JSON.stringify(r.plan.input), 1200)}`,
@@ -128,6 +132,17 @@ export function remediationBlocks(
       block_id: `remediation:${r.id}`,
       text: md(lines.join('\n')),
       ...(button ? { accessory: button } : {}),
+    });
+  }
+  if (list.length > MAX_SHOWN_REMEDIATIONS) {
+    const rest = list.length - MAX_SHOWN_REMEDIATIONS;
+    blocks.push({
+      type: 'context',
+      elements: [
+        md(
+          `…and ${rest} more remediation${rest === 1 ? '' : 's'} for this alert's other calls, not shown: a Slack message holds only so many blocks`,
+        ),
+      ],
     });
   }
   if (gaps.length > 0) {

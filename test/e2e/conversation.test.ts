@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ACTION_ACKNOWLEDGE, ACTION_RESOLVE } from '../../views/alert.js';
 import { ACTION_NO, ACTION_YES } from '../../views/question.js';
-import { alertCall, notifyCall } from '../helpers/events.js';
+import { alertCall, alertIdOfMessage, notifyCall } from '../helpers/events.js';
 import { ALERT_CHANNEL, type RunningSecbot, STAFF, startWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -243,11 +243,11 @@ describe('the conversation', () => {
     const record = alertCall('mike');
     await bot.enqueue(record);
     await bot.secbot.runOnce();
-    const id = `a_${record.eventID}`;
-    for (let i = 0; i < 40 && world.pagerduty.eventsFor(id).length === 0; i++) {
+    for (let i = 0; i < 40 && !world.pagerduty.dedupKeyOfCall(record.eventID); i++) {
       await sleep(500);
       await bot.secbot.runOnce();
     }
+    const id = world.pagerduty.dedupKeyOfCall(record.eventID) ?? assert.fail('no page names the call');
     assert.equal(world.pagerduty.eventsFor(id).length, 1);
     const failed = world.pagerduty.requests.filter((r) => r.body.includes(id) && r.outcome !== 'accepted');
     assert.equal(failed.length, 2);
@@ -274,8 +274,10 @@ describe('the conversation', () => {
     const record = alertCall('oscar');
     await bot.enqueue(record);
     await bot.secbot.runOnce();
-    const id = `a_${record.eventID}`;
-    const msg = await world.slack.waitForMessage(ALERT_CHANNEL, (m) => JSON.stringify(m.blocks).includes(id));
+    const msg = await world.slack.waitForMessage(ALERT_CHANNEL, (m) =>
+      JSON.stringify(m.blocks).includes(record.eventID),
+    );
+    const id = alertIdOfMessage(msg);
     const outsider = world.engineer('oscar', 'allow');
     await click(outsider, ACTION_ACKNOWLEDGE, ALERT_CHANNEL, msg.ts);
     await world.slack.waitForResponse((r) => JSON.stringify(r).includes('security team only'));

@@ -58,3 +58,13 @@ export const alertCall = (user: string) =>
   });
 
 export const asEventBridge = (r: CloudTrailRecord) => JSON.stringify(toEventBridgeEvent(r));
+
+/**
+ * The alert id a channel alert message names (its last context line, `secbot alert \`…\``). Alert calls
+ * of one burst share an alert whose id is the burst's (handlers/alert-bursts.ts), not `a_<eventID>`.
+ */
+export function alertIdOfMessage(m: { blocks?: unknown }): string {
+  const id = /secbot alert `(a_[^`]+)`/.exec(JSON.stringify(m.blocks ?? []))?.[1];
+  if (!id) throw new Error('not an alert message');
+  return id;
+}

@@ -446,15 +446,29 @@ export async function checkInvariants(opts: {
   }
   const duoPushes = [...pushes.values()].reduce((a, b) => a + b, 0);
 
-  // 6. alerts: one per alert call and per escalation, each paged once
+  // 6. alerts: every alert call in exactly one alert (alert calls of one principal close in time share
+  // one, handlers/alert-bursts.ts), one per escalation, each paged once
+  const alertsOfCall = new Map<string, string[]>();
+  for (const a of alerts) {
+    if (a.kind === 'escalation') continue;
+    for (const e of (a.eventIds as string[] | undefined) ?? [])
+      alertsOfCall.set(e, [...(alertsOfCall.get(e) ?? []), String(a.id)]);
+  }
+  for (const e of workload.alerts) {
+    const holding = alertsOfCall.get(e) ?? [];
+    assert.equal(holding.length, 1, `alert call ${e} is in exactly one alert (in ${holding})`);
+  }
+  const alertCalls = new Set(workload.alerts);
+  for (const [e, holding] of alertsOfCall)
+    assert.ok(alertCalls.has(e), `alert ${holding} holds only workload alert calls (${e})`);
   const expected = new Set([
-    ...workload.alerts.map((e) => `a_${e}`),
+    ...workload.alerts.map((e) => (alertsOfCall.get(e) as string[])[0] as string),
     ...verifications.filter((v) => v.state === 'ESCALATED').map((v) => `a_${v.id}`),
   ]);
   assert.deepEqual(
     new Set(alerts.map((a) => String(a.id))),
     expected,
-    'one alert per alert call and escalation',
+    'one alert per burst of alert calls and per escalation',
   );
   const triggers = new Map<string, number>();
   for (const t of world.pagerduty.triggers()) triggers.set(t.dedup_key, (triggers.get(t.dedup_key) ?? 0) + 1);

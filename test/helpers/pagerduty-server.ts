@@ -52,6 +52,11 @@ export interface PagerDutyServer {
   /** Every request, accepted or not. */
   readonly requests: PagerDutyRequest[];
   eventsFor(dedupKey: string): PagerDutyRecordedEvent[];
+  /**
+   * The dedup_key (the alert id) of the first trigger whose custom_details.eventIDs names this CloudTrail
+   * call: alert calls of one burst share an alert (handlers/alert-bursts.ts).
+   */
+  dedupKeyOfCall(eventId: string): string | undefined;
   triggers(): PagerDutyRecordedEvent[];
   /** The next `times` (default 1) requests answer `status` (429 may carry Retry-After). */
   failNext(f: { status: number; times?: number; retryAfterSeconds?: number; body?: string }): void;
@@ -149,6 +154,11 @@ export async function startPagerDutyServer(opts: { routingKey?: string } = {}): 
     events,
     requests,
     eventsFor: (dedupKey) => events.filter((e) => e.dedup_key === dedupKey),
+    dedupKeyOfCall: (eventId) =>
+      events.find((e) => {
+        const ids = e.event_action === 'trigger' ? e.payload?.custom_details?.eventIDs : undefined;
+        return Array.isArray(ids) && ids.includes(eventId);
+      })?.dedup_key,
     triggers: () => events.filter((e) => e.event_action === 'trigger'),
     failNext({ status, times = 1, retryAfterSeconds, body }) {
       faults.push({ kind: 'fail', status, times, retryAfterSeconds, body });

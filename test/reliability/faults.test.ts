@@ -95,6 +95,18 @@ async function pageLands(b: RunningSecbot, dedupKey: string, timeoutMs = 20_000)
   return world.pagerduty.eventsFor(dedupKey);
 }
 
+/** The page of the alert holding an alert call (its id is the burst's: handlers/alert-bursts.ts). */
+async function callPaged(b: RunningSecbot, eventId: string, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const dedupKey = world.pagerduty.dedupKeyOfCall(eventId);
+    if (dedupKey) return { dedupKey, events: world.pagerduty.eventsFor(dedupKey) };
+    if (Date.now() > until) assert.fail(`no page names ${eventId}`);
+    await b.secbot.runOnce();
+    await sleep(250);
+  }
+}
+
 /**
  * Deliver a click to every Socket Mode connection: the local Slack hands envelopes out round-robin, and
  * while a second bot runs only the one whose table holds the question can act (the other answers that the
@@ -175,7 +187,7 @@ describe('Slack faults', () => {
     const a = notifyCall('notfound');
     await bot.enqueue(a);
     await bot.secbot.runOnce();
-    const [page] = await pageLands(bot, `a_${a.eventID}`);
+    const [page] = (await callPaged(bot, a.eventID)).events;
     assert.match(
       JSON.stringify(page?.payload?.custom_details),
       /unattributed: no Slack user has the email notfound@example.com/,
@@ -187,7 +199,7 @@ describe('Slack faults', () => {
     const b = notifyCall('dirdown');
     await bot.enqueue(b);
     await bot.secbot.runOnce();
-    const [page2] = await pageLands(bot, `a_${b.eventID}`);
+    const [page2] = (await callPaged(bot, b.eventID)).events;
     assert.match(JSON.stringify(page2?.payload?.custom_details), /Slack directory unavailable/);
     await log.expect(/lookup for .*dirdown failed; the call escalates/);
   });
@@ -212,11 +224,12 @@ describe('Slack faults', () => {
       const record = notifyCall('ghost');
       await other.enqueue(record);
       await other.secbot.runOnce();
-      const [page] = await pageLands(other, `a_${record.eventID}`);
+      const paged = await callPaged(other, record.eventID);
+      const [page] = paged.events;
       assert.match(JSON.stringify(page?.payload?.custom_details), /Slack user U0GHOST does not exist/);
       await log.expect(/user_not_found for U0GHOST \(check SECBOT_IDENTITY_MAP/);
       await log.expect(/cannot post in the alert channel C0GONE: .*channel_not_found/);
-      assert.equal((await other.secbot.store.getAlert(`a_${record.eventID}`))?.channelStatus, 'failed');
+      assert.equal((await other.secbot.store.getAlert(paged.dedupKey))?.channelStatus, 'failed');
 
       for (let i = 0; i < world.slack.connections; i++)
         await world.slack.sendSlashCommand({ command: '/secbot', user: STAFF, text: 'status' });
@@ -370,7 +383,7 @@ describe('PagerDuty faults', () => {
     await bot.enqueue(...records);
     await bot.secbot.runOnce();
     for (const r of records) {
-      const events = await pageLands(bot, `a_${r.eventID}`);
+      const { events } = await callPaged(bot, r.eventID);
       assert.equal(events.filter((e) => e.event_action === 'trigger').length, 1, 'accepted once');
     }
     await log.expect(/pagerduty trigger failed: rate limited \(429\)/);

@@ -20,7 +20,7 @@ import { STAFF_ACTIONS } from '../../listeners/middleware/staff-only.js';
 import { ACTION_ACKNOWLEDGE, ACTION_RESOLVE } from '../../views/alert.js';
 import { cloudtrail, inert, truncateMrkdwn } from '../../views/format.js';
 import { ACTION_NO, ACTION_YES } from '../../views/question.js';
-import { iamUser, makeRecord } from '../helpers/events.js';
+import { alertIdOfMessage, iamUser, makeRecord } from '../helpers/events.js';
 import type { JsonObject } from '../helpers/slack-server.js';
 import { ALERT_CHANNEL, type RunningSecbot, STAFF, startWorld, type World } from '../helpers/world.js';
 
@@ -284,10 +284,10 @@ describe('staff-only buttons and commands', () => {
     const record = makeRecord({ userAgent: 'INJECT-ALERT x', userIdentity: iamUser('oscar') });
     await bot.enqueue(record);
     await bot.secbot.runOnce();
-    const alertId = `a_${record.eventID}`;
     const msg = await world.slack.waitForMessage(ALERT_CHANNEL, (m) =>
-      JSON.stringify(m.blocks).includes(alertId),
+      JSON.stringify(m.blocks).includes(record.eventID),
     );
+    const alertId = alertIdOfMessage(msg);
     for (const actionId of [ACTION_ACKNOWLEDGE, ACTION_RESOLVE])
       await world.slack.sendBlockAction({
         user: outsider,
@@ -345,10 +345,10 @@ describe('staff-only buttons and commands', () => {
     const record = makeRecord({ userAgent: 'INJECT-ALERT y', userIdentity: iamUser('pia') });
     await bot.enqueue(record);
     await bot.secbot.runOnce();
-    const alertId = `a_${record.eventID}`;
     const msg = await world.slack.waitForMessage(ALERT_CHANNEL, (m) =>
-      JSON.stringify(m.blocks).includes(alertId),
+      JSON.stringify(m.blocks).includes(record.eventID),
     );
+    const alertId = alertIdOfMessage(msg);
     for (const value of [
       'a_doesnotexist',
       '__proto__',
