@@ -8,6 +8,7 @@ import { ESCALATION_WORDS, type EscalationKind } from '../handlers/escalate.js';
 import type { EngineerHome, HomeContent, StaffHome } from '../handlers/home.js';
 import type { Figures, RuleNoise } from '../handlers/metrics.js';
 import type { AlertItem, Verification } from '../store/types.js';
+import { alertSummary } from './alert.js';
 import { cloudtrail, inert, md, mention, plain, SLACK_LIMITS, slackDate } from './format.js';
 import { silenceLine } from './silences.js';
 import { accountLine, age, span } from './status.js';
@@ -54,7 +55,7 @@ function alertBlock(a: AlertItem, now: Date, i: number): KnownBlock {
     );
   } else facts.push('channel only');
   if (a.state === 'ACKNOWLEDGED') facts.push(`acknowledged by ${mention(a.acknowledgedBy ?? 'someone')}`);
-  const text = `${SEVERITY_ICON[a.severity]} *${a.severity.toUpperCase()}* ${cloudtrail(a.summary, 300)}\n${facts.join(' · ')}`;
+  const text = `${SEVERITY_ICON[a.severity]} *${a.severity.toUpperCase()}* ${cloudtrail(alertSummary(a), 300)}\n${facts.join(' · ')}`;
   return {
     type: 'section',
     block_id: `home_alert_${i}`,
