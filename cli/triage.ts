@@ -1,16 +1,30 @@
 /**
  * `secbot triage <files…|->`: the decision engine over CloudTrail files, streaming, with a readable
  * table (or JSON / ECS lines) and a summary. A malformed record is counted and reported, never a crash.
+ *
+ * The main thread reads and gunzips; JSON Lines come out of the reader as chunks of whole lines
+ * (cloudtrail/read-files.ts), judged — decoded, decided, formatted, counted — by worker threads
+ * (cli/triage-worker.ts) and by the main thread itself when they are busy (cli/triage-judge.ts, the
+ * same code), then written and counted strictly in input order. Small inputs never start a worker.
  */
-import { decisionToEcs } from '../audit/ecs.js';
-import { describeFailure } from '../cloudtrail/decode.js';
-import { readCloudTrailBatches } from '../cloudtrail/read-files.js';
+import { open } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { readCloudTrailUnits } from '../cloudtrail/read-files.js';
 import { loadConfig } from '../config/index.js';
-import { type Decision, decide, defaultDecideContext, serviceOf } from '../handlers/decide.js';
+import { defaultDecideContext } from '../handlers/decide.js';
+import { loadRuleDirs } from '../rules/loader.js';
 import { ACTIONS, type Action } from '../rules/types.js';
-import { loadRulesForCli } from './rules.js';
-
-type Format = 'table' | 'json' | 'ecs';
+import { ruleDirs } from './rules.js';
+import {
+  BufferPool,
+  type Format,
+  Judge,
+  MALFORMED_EXAMPLES,
+  pad,
+  TABLE_HEADER,
+  type UnitResult,
+} from './triage-judge.js';
+import { TriagePool } from './triage-pool.js';
 
 export interface TriageOptions {
   format?: string;
@@ -19,6 +33,38 @@ export interface TriageOptions {
   'as-of'?: string;
   quiet?: boolean;
 }
+
+/** How the work is spread over threads; the output is the same whatever these are. */
+export interface TriageTuning {
+  /** Worker threads besides the main thread (0: none). Default: one per core but the main thread's, at most 2. */
+  workers?: number;
+  /** Bytes of JSON Lines judged together (default 1 MiB). */
+  chunkBytes?: number;
+  /**
+   * Workers are started at once when the named files hold about this many bytes of JSON, else when
+   * this many bytes of JSON Lines have been read (default 192 MiB, some 160,000 records: a worker
+   * takes about a second of CPU to start, about what judging 130,000 records takes).
+   */
+  parallelBytes?: number;
+  /** Every chunk to a worker, none judged on the main thread (for tests). */
+  forceWorkers?: boolean;
+}
+
+export interface TriageIo {
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+  stdin?: NodeJS.ReadableStream;
+  tuning?: TriageTuning;
+}
+
+/** Chunks a worker may have out: the one it judges, and the next. */
+const PER_WORKER = 2;
+/**
+ * Units judged or being judged but not yet written, at most, and bytes of rows waiting (memory stays
+ * flat when a worker lags, whatever the size of the rows).
+ */
+const MAX_QUEUE = 12;
+const MAX_QUEUED_BYTES = 12 * 1024 * 1024;
 
 /** Bounded top-N counter (space-saving): memory stays flat however many principals a file holds. */
 export class TopCounter {
@@ -40,6 +86,21 @@ export class TopCounter {
     }
     this.counts.set(key, 1);
   }
+  /**
+   * `add` every key of `order` (indexes into `keys`) in turn; `counts[i]` is how many times `keys[i]`
+   * occurs in it. When no key can be evicted meanwhile, the counts are added at once, keys in order of
+   * first appearance: the same result.
+   */
+  addAll(keys: readonly string[], counts: readonly number[], order: ArrayLike<number>): void {
+    if (this.counts.size + keys.length <= this.capacity) {
+      for (let i = 0; i < keys.length; i++) {
+        const key = keys[i] as string;
+        this.counts.set(key, (this.counts.get(key) ?? 0) + (counts[i] as number));
+      }
+      return;
+    }
+    for (let i = 0; i < order.length; i++) this.add(keys[order[i] as number] as string);
+  }
   top(n: number): [string, number][] {
     return [...this.counts].sort((a, b) => b[1] - a[1]).slice(0, n);
   }
@@ -55,120 +116,6 @@ export interface TriageSummary {
   malformedExamples: string[];
 }
 
-const pad = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
-
-/**
- * `pad(s, width)`, remembered: table cells repeat (rule ids, principals, calls), so each is padded
- * once. Bounded: forgotten wholesale when full.
- */
-function paddedCells(width: number, max = 20_000): (s: string) => string {
-  const cells = new Map<string, string>();
-  return (s) => {
-    let cell = cells.get(s);
-    if (cell === undefined) {
-      cell = pad(s, width);
-      if (cells.size >= max) cells.clear();
-      cells.set(s, cell);
-    }
-    return cell;
-  };
-}
-
-const ACTION_CELLS: Record<Action, string> = {
-  log: pad('LOG', 6),
-  notify: pad('NOTIFY', 6),
-  alert: pad('ALERT', 6),
-};
-
-/** Table rows, with the cells that repeat padded once. */
-function tableRows(): (d: Decision) => string {
-  const timeCell = paddedCells(20);
-  const ruleCell = paddedCells(34);
-  const principalCell = paddedCells(32);
-  /** The call cell by event source, then name (ok and failed spellings). */
-  const calls = new Map<string, Map<string, [string, string]>>();
-  const callCell = (source: string, name: string, failed: boolean): string => {
-    let byName = calls.get(source);
-    if (byName === undefined) {
-      if (calls.size >= 2_000) calls.clear();
-      byName = new Map();
-      calls.set(source, byName);
-    }
-    let cells = byName.get(name);
-    if (cells === undefined) {
-      const call = `${serviceOf(source)}:${name}`;
-      cells = [pad(call, 40), pad(`${call} ✗`, 40)];
-      if (byName.size >= 5_000) byName.clear();
-      byName.set(name, cells);
-    }
-    return failed ? cells[1] : cells[0];
-  };
-  return (d) => {
-    const r = d.record;
-    const rule = d.matches[0]?.ruleId ?? '-';
-    const reasons = d.reasons;
-    const reason = (reasons.length === 1 ? (reasons[0] as string) : reasons.join('; ')) || 'no rule matched';
-    const time = r.eventTime.length === 20 ? r.eventTime : timeCell(r.eventTime);
-    return `${time} ${ACTION_CELLS[d.action]} ${ruleCell(rule)} ${principalCell(d.principal.name)} ${callCell(r.eventSource, r.eventName, Boolean(r.errorCode))} ${reason.length > 160 ? `${reason.slice(0, 159)}…` : reason}\n`;
-  };
-}
-
-function jsonLine(d: Decision): string {
-  const r = d.record;
-  return `${JSON.stringify({
-    eventID: r.eventID,
-    time: r.eventTime,
-    action: d.action,
-    rules: d.matches.map((m) => m.ruleId),
-    principal: d.principal.name,
-    principalType: d.principal.type,
-    account: r.recipientAccountId ?? d.principal.accountId,
-    call: `${r.eventSource}:${r.eventName}`,
-    errorCode: r.errorCode,
-    reasons: d.reasons,
-    summary: d.summary,
-  })}\n`;
-}
-
-/**
- * Buffered stdout: rows are encoded into a 256 KB buffer as they come (one row at a time, so a row with
- * a non-ASCII mark does not make a whole chunk slow to encode) and written when it is nearly full.
- */
-function bufferedStdout() {
-  const SIZE = 256 * 1024;
-  let buf = Buffer.allocUnsafe(SIZE);
-  let used = 0;
-  /** Strings too long for what is left of the buffer, written after it. */
-  let overflow: string[] = [];
-  const flush = async () => {
-    if (used === 0 && overflow.length === 0) return;
-    const chunk = buf.subarray(0, used);
-    const rest = overflow;
-    buf = Buffer.allocUnsafe(SIZE);
-    used = 0;
-    overflow = [];
-    let ok = chunk.length === 0 || process.stdout.write(chunk);
-    for (const s of rest) ok = process.stdout.write(s) && ok;
-    if (!ok) await new Promise((r) => process.stdout.once('drain', r));
-  };
-  /** Queue `s`; true when the caller should `await flush()`. */
-  const put = (s: string): boolean => {
-    if (overflow.length > 0 || s.length * 3 > SIZE - used) {
-      overflow.push(s);
-      return true;
-    }
-    used += buf.write(s, used, 'utf8');
-    return used > SIZE - 16_384;
-  };
-  return {
-    put,
-    write: async (s: string) => {
-      if (put(s)) await flush();
-    },
-    flush,
-  };
-}
-
 function parseActions(text: string | undefined): Set<Action> {
   if (!text) return new Set(ACTIONS);
   const wanted = text.split(',').map((s) => s.trim());
@@ -177,32 +124,155 @@ function parseActions(text: string | undefined): Set<Action> {
   return new Set(wanted as Action[]);
 }
 
-export async function runTriage(paths: string[], opts: TriageOptions): Promise<number> {
+/** Add a unit's counts to the summary, as if its records had been counted one by one after the others'. */
+function mergeUnit(summary: TriageSummary, principals: TopCounter, r: UnitResult): void {
+  summary.records += r.records;
+  summary.byAction.log += r.byAction.log;
+  summary.byAction.notify += r.byAction.notify;
+  summary.byAction.alert += r.byAction.alert;
+  for (const [id, log, notify, alert] of r.byRule) {
+    const counts = summary.byRule[id] ?? { log: 0, notify: 0, alert: 0 };
+    counts.log += log;
+    counts.notify += notify;
+    counts.alert += alert;
+    summary.byRule[id] = counts;
+  }
+  principals.addAll(r.principals, r.principalCounts, r.principalOrder);
+  summary.malformed += r.malformed;
+  for (const [reason, n] of r.malformedByReason)
+    summary.malformedByReason[reason] = (summary.malformedByReason[reason] ?? 0) + n;
+  for (const e of r.malformedExamples) {
+    if (summary.malformedExamples.length >= MALFORMED_EXAMPLES) break;
+    summary.malformedExamples.push(e);
+  }
+}
+
+/**
+ * One worker per core but the main thread's, at most two: with the main thread that makes three
+ * threads judging, about as fast as one gunzip thread inflates.
+ */
+function defaultWorkers(): number {
+  return Math.max(0, Math.min(2, availableParallelism() - 1));
+}
+
+/** gzip'd CloudTrail JSON is some 6 to 10 times smaller than the JSON. */
+const GZIP_RATIO = 6;
+
+/** How many bytes of JSON the named files hold, roughly (stdin counts as nothing). */
+async function inputBytes(paths: string[]): Promise<number> {
+  let total = 0;
+  for (const p of paths) {
+    if (p === '-') continue;
+    try {
+      const fh = await open(p, 'r');
+      try {
+        const st = await fh.stat();
+        if (!st.isFile()) continue;
+        const magic = Buffer.alloc(2);
+        await fh.read(magic, 0, 2, 0);
+        total += magic[0] === 0x1f && magic[1] === 0x8b ? st.size * GZIP_RATIO : st.size;
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      // The reader reports unreadable inputs.
+    }
+  }
+  return total;
+}
+
+export async function runTriage(paths: string[], opts: TriageOptions, io: TriageIo = {}): Promise<number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  const tuning = io.tuning ?? {};
   const format = (opts.format ?? 'table') as Format;
   if (!['table', 'json', 'ecs'].includes(format)) {
-    process.stderr.write(`secbot triage: --format must be table, json or ecs (got "${format}")\n`);
+    stderr.write(`secbot triage: --format must be table, json or ecs (got "${format}")\n`);
     return 2;
   }
   if (paths.length === 0) {
-    process.stderr.write('secbot triage: name at least one file, or - for standard input\n');
+    stderr.write('secbot triage: name at least one file, or - for standard input\n');
     return 2;
   }
   const shown = parseActions(opts.actions);
   const config = loadConfig();
-  const ruleSet = await loadRulesForCli(opts.rules);
   // Offline, a record is judged as if decided when it happened, unless --as-of says otherwise.
   const asOf = opts['as-of'];
   const ctx = defaultDecideContext({
     now: asOf && asOf !== 'now' ? new Date(asOf) : new Date(),
     policy: { ...config.policy, maxAgeMs: asOf ? config.policy.maxAgeMs : Number.POSITIVE_INFINITY },
   });
-  if (Number.isNaN(ctx.now.getTime())) {
-    process.stderr.write(`secbot triage: --as-of must be "now" or an ISO time (got "${asOf}")\n`);
-    return 2;
-  }
+  const validTime = !Number.isNaN(ctx.now.getTime());
+  const dirs = ruleDirs(opts.rules);
 
-  const out = bufferedStdout();
-  const tableRow = tableRows();
+  const workers = tuning.workers ?? defaultWorkers();
+  const chunkBytes = tuning.chunkBytes ?? 1024 * 1024;
+  const parallelBytes = tuning.parallelBytes ?? 192 * 1024 * 1024;
+  const force = tuning.forceWorkers === true && workers > 0;
+  // The rows' buffers go round the queue, the main thread and the workers: room for as many as are out.
+  const buffers = { chunks: new BufferPool(4, 8 << 20), outs: new BufferPool(MAX_QUEUE, MAX_QUEUED_BYTES) };
+  let pool: TriagePool | undefined;
+  const startPool = () => {
+    pool ??= new TriagePool(
+      workers,
+      { ruleDirs: dirs, format, shown: [...shown], now: ctx.now.getTime(), policy: ctx.policy },
+      buffers,
+    );
+    return pool;
+  };
+
+  try {
+    // Large files: the workers load their rules while this thread loads its own.
+    const eager = validTime && workers > 0 && (force || (await inputBytes(paths)) >= parallelBytes);
+    if (eager) startPool();
+    const ruleSet = await loadRuleDirs(dirs);
+    if (!validTime) {
+      stderr.write(`secbot triage: --as-of must be "now" or an ISO time (got "${asOf}")\n`);
+      return 2;
+    }
+    return await triage(paths, {
+      judge: new Judge({ ruleSet, ctx, format, shown, outBuffers: buffers.outs }),
+      buffers,
+      format,
+      quiet: opts.quiet === true,
+      stdout,
+      stderr,
+      stdin: io.stdin,
+      chunkBytes,
+      pool,
+      startPool: workers > 0 ? startPool : undefined,
+      parallelBytes: force ? 0 : parallelBytes,
+      force,
+    });
+  } finally {
+    await (pool as TriagePool | undefined)?.close();
+  }
+}
+
+interface TriageRun {
+  judge: Judge;
+  format: Format;
+  quiet: boolean;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin?: NodeJS.ReadableStream;
+  chunkBytes: number;
+  buffers: { chunks: BufferPool; outs: BufferPool };
+  /** The workers, when already started; `startPool` starts them. */
+  pool?: TriagePool;
+  startPool?: () => TriagePool;
+  parallelBytes: number;
+  force: boolean;
+}
+
+/** A unit of input being judged, in input order: its result once known. */
+interface Pending {
+  result?: UnitResult;
+  promise?: Promise<UnitResult>;
+}
+
+async function triage(paths: string[], run: TriageRun): Promise<number> {
+  const { judge, stdout, buffers } = run;
   const summary: TriageSummary = {
     records: 0,
     byAction: { log: 0, notify: 0, alert: 0 },
@@ -214,68 +284,121 @@ export async function runTriage(paths: string[], opts: TriageOptions): Promise<n
   };
   const principals = new TopCounter();
   const started = Date.now();
-  const progress = opts.quiet
+  const progress = run.quiet
     ? undefined
     : setInterval(() => {
         const rate = Math.round(summary.records / ((Date.now() - started) / 1000));
-        process.stderr.write(
+        run.stderr.write(
           `triage: ${summary.records.toLocaleString('en')} records (${rate.toLocaleString('en')}/s)\n`,
         );
       }, 5_000);
   progress?.unref();
 
-  const malformed = (where: string, why: string, reason: string) => {
-    summary.malformed++;
-    summary.malformedByReason[reason] = (summary.malformedByReason[reason] ?? 0) + 1;
-    if (summary.malformedExamples.length < 10) summary.malformedExamples.push(`${where}: ${why}`);
+  const out = bufferedOutput(stdout);
+  /** Units judged or being judged, in input order: written and counted from the front. */
+  const queue: Pending[] = [];
+  /** Bytes of rows judged and waiting in the queue. */
+  let queued = 0;
+  const enqueue = (result: UnitResult) => {
+    queued += result.out.length;
+    queue.push({ result });
+  };
+  const emitFirst = async () => {
+    const first = queue.shift() as Pending;
+    const r = first.result ?? (await (first.promise as Promise<UnitResult>));
+    queued -= r.out.length;
+    if (r.out.length > 0) await out.write(r.out);
+    buffers.outs.give(r.out);
+    mergeUnit(summary, principals, r);
   };
 
-  if (format === 'table') {
-    await out.write(
-      `${pad('TIME', 20)} ${pad('ACTION', 6)} ${pad('RULE', 34)} ${pad('PRINCIPAL', 32)} ${pad('CALL', 40)} REASON\n`,
-    );
-  }
+  if (run.format === 'table') await out.write(Buffer.from(TABLE_HEADER));
+  let pool = run.pool;
+  let read = 0;
   try {
-    // A chunk of input at a time; the loop over its records runs without waiting, except to flush.
-    for await (const batch of readCloudTrailBatches(paths)) {
-      for (const item of batch) {
-        const { result } = item;
-        if (!result.ok) {
-          malformed(`${item.source}:${item.line}`, describeFailure(result), result.reason);
-          continue;
+    const units = readCloudTrailUnits(paths, {
+      stdin: run.stdin,
+      chunkBytes: run.chunkBytes,
+      buffers: buffers.chunks,
+    });
+    for await (const unit of units) {
+      if (pool?.failure) throw pool.failure;
+      if (unit.kind === 'items') {
+        enqueue(judge.items(unit.items));
+      } else {
+        read += unit.bytes.length;
+        if (!pool && run.startPool && read >= run.parallelBytes) pool = run.startPool();
+        // A worker if one is free; else this thread judges the chunk itself (forced: waits for one).
+        let slot = pool?.pick(PER_WORKER, run.force);
+        while (run.force && pool && !slot) {
+          await emitFirst();
+          slot = pool.pick(PER_WORKER, true);
         }
-        for (const bad of result.invalid)
-          malformed(`${item.source}:${item.line}`, describeFailure(bad), bad.reason);
-        for (const record of result.records) {
-          const d = decide(record, ruleSet, ctx);
-          summary.records++;
-          summary.byAction[d.action]++;
-          principals.add(d.principal.name);
-          for (const m of d.matches) {
-            const counts = summary.byRule[m.ruleId] ?? { log: 0, notify: 0, alert: 0 };
-            counts[d.action]++;
-            summary.byRule[m.ruleId] = counts;
-          }
-          if (!shown.has(d.action)) continue;
-          const line =
-            format === 'table'
-              ? tableRow(d)
-              : format === 'json'
-                ? jsonLine(d)
-                : `${JSON.stringify(decisionToEcs(d))}\n`;
-          if (out.put(line)) await out.flush();
+        if (pool && slot) {
+          const pending: Pending = {};
+          pending.promise = pool.judge(slot, unit).then((r) => {
+            pending.result = r;
+            queued += r.out.length;
+            return r;
+          });
+          pending.promise.catch(() => {}); // awaited in turn; a failure must not go unhandled meanwhile
+          queue.push(pending);
+        } else {
+          enqueue(judge.lines(unit));
+          buffers.chunks.give(unit.bytes);
         }
       }
+      while (
+        queue.length > 0 &&
+        (queue[0]?.result !== undefined || queue.length > MAX_QUEUE || queued > MAX_QUEUED_BYTES)
+      )
+        await emitFirst();
     }
+    while (queue.length > 0) await emitFirst();
+    if (pool?.failure) throw pool.failure;
   } finally {
     if (progress) clearInterval(progress);
   }
   summary.topPrincipals = principals.top(10).map(([principal, calls]) => ({ principal, calls }));
 
-  if (format === 'table') await out.write(renderSummary(summary));
-  else await out.write(`${JSON.stringify({ summary })}\n`);
+  if (run.format === 'table') await out.write(Buffer.from(renderSummary(summary)));
+  else await out.write(Buffer.from(`${JSON.stringify({ summary })}\n`));
   await out.flush();
   return 0;
+}
+
+/**
+ * Output gathered into writes of 256 KB: the units' rows are copied in (so that their buffers can be
+ * reused at once), and the write buffers are reused once written.
+ */
+function bufferedOutput(stdout: NodeJS.WritableStream) {
+  const SIZE = 256 * 1024;
+  const free: Buffer[] = [];
+  let buf: Buffer = Buffer.allocUnsafeSlow(SIZE);
+  let used = 0;
+  const flush = async () => {
+    if (used === 0) return;
+    const full = buf;
+    const data = full.subarray(0, used);
+    buf = free.pop() ?? Buffer.allocUnsafeSlow(SIZE);
+    used = 0;
+    const ok = stdout.write(data, () => {
+      if (free.length < 4) free.push(full);
+    });
+    if (!ok) await new Promise((r) => stdout.once('drain', r));
+  };
+  return {
+    write: async (data: Uint8Array) => {
+      for (let at = 0; at < data.length; ) {
+        const n = Math.min(SIZE - used, data.length - at);
+        buf.set(data.subarray(at, at + n), used);
+        used += n;
+        at += n;
+        if (used === SIZE) await flush();
+      }
+    },
+    flush,
+  };
 }
 
 function renderSummary(s: TriageSummary): string {
