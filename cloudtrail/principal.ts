@@ -135,52 +135,157 @@ function parseBool(v: unknown, yes: string, no: string): boolean | undefined {
 }
 
 /**
- * The principal behind one record. Pure and total: any record the decoder accepted (and any object at
- * all) gives a principal with a non-empty `name` and `key`.
+ * What the policy reads of a caller (handlers/decide.ts): its type and the three flags, worked out
+ * exactly as {@link principalOf} works them out (principalOf starts from this), without the name, the
+ * email, MFA and the rest. The fields read on the way are kept for principalOf.
  */
-export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions): Principal {
-  const ui: unknown = (record as { userIdentity?: unknown } | null | undefined)?.userIdentity;
-  const sourceIp = str(record, 'sourceIPAddress', 'sourceipaddress');
-  const userAgent = str(record, 'userAgent', 'useragent');
+export interface Caller {
+  type: PrincipalType;
+  isAwsService: boolean;
+  isAutomation: boolean;
+  isUnattributable: boolean;
+}
 
+/** A {@link Caller} with what was read to decide it (what {@link principalFrom} starts from). */
+class CallerReading implements Caller {
+  constructor(
+    readonly type: PrincipalType,
+    readonly isAwsService: boolean,
+    readonly isAutomation: boolean,
+    readonly isUnattributable: boolean,
+    readonly ui: unknown,
+    readonly arn: string | undefined,
+    readonly principalId: string | undefined,
+    readonly userName: string | undefined,
+    readonly onBehalfOfUserId: string | undefined,
+  ) {}
+}
+
+/**
+ * The caller of one record as the policy sees it: {@link principalOf}'s `type`, `isAwsService`,
+ * `isAutomation` and `isUnattributable`, for a fraction of the reads. Pure and total, like principalOf.
+ */
+export function callerOf(record: CloudTrailRecord, options?: PrincipalOptions): Caller {
+  return readCaller(record, options);
+}
+
+function readCaller(record: CloudTrailRecord, options: PrincipalOptions | undefined): CallerReading {
+  const ui: unknown = (record as { userIdentity?: unknown } | null | undefined)?.userIdentity;
   const rawType = str(ui, 'type');
   const arn = str(ui, 'arn');
   const principalId = str(ui, 'principalId', 'principalid');
   const userName = str(ui, 'userName', 'username');
-  const invokedBy = str(ui, 'invokedBy', 'invokedby');
-  const accountId = str(ui, 'accountId', 'accountid') ?? arnAccount(arn);
-  const sessionContext = obj(ui, 'sessionContext', 'sessioncontext');
-  const issuer = obj(sessionContext, 'sessionIssuer', 'sessionissuer');
-  const issuerArn = str(issuer, 'arn');
-  const issuerUserName = str(issuer, 'userName', 'username');
-  const onBehalfOf = obj(ui, 'onBehalfOf', 'onbehalfof');
-  const onBehalfOfUserId = str(onBehalfOf, 'userId', 'userid');
+  const onBehalfOfUserId = str(obj(ui, 'onBehalfOf', 'onbehalfof'), 'userId', 'userid');
 
   const hasIdentity =
     arn !== undefined ||
     userName !== undefined ||
     principalId !== undefined ||
     onBehalfOfUserId !== undefined;
-  // A service event carries no identity of its own, only the service: `{accountId, invokedBy}`
-  // (e.g. SharedSnapshotVolumeCreated, EndSecretVersionDelete). Those are the service, not nobody.
-  const serviceOnly =
-    rawType === undefined &&
-    !hasIdentity &&
-    (isAwsServiceHost(invokedBy) ||
-      invokedBy === 'AWS Internal' ||
-      isAwsServiceHost(sourceIp) ||
-      sourceIp === 'AWS Internal');
 
   let type: PrincipalType;
   if (rawType !== undefined && KNOWN_TYPES.has(rawType)) type = rawType as PrincipalType;
-  else if (serviceOnly) type = 'AWSService';
+  else if (rawType === undefined && !hasIdentity && serviceOnly(record, ui)) type = 'AWSService';
   else type = 'Unknown';
+
+  // The session's issuer: for a service-linked role's sessions, and the automation globs.
+  const automation = options?.automation;
+  const wantsAutomation = automation !== undefined && automation.length > 0;
+  let issuerArn: string | undefined;
+  let issuerUserName: string | undefined;
+  if (type === 'AssumedRole' || wantsAutomation) {
+    const issuer = obj(obj(ui, 'sessionContext', 'sessioncontext'), 'sessionIssuer', 'sessionissuer');
+    issuerArn = str(issuer, 'arn');
+    issuerUserName = str(issuer, 'userName', 'username');
+  }
+
+  // An AWS service acting on its own: type AWSService (given, or inferred above for service events),
+  // or a session of a service-linked role. A named identity whose call a service relayed (invokedBy
+  // cloudformation.amazonaws.com, sourceIPAddress "AWS Internal" from the console) stays that
+  // identity's call: the human who deployed the stack or clicked in the console is accountable.
+  const isAwsService =
+    type === 'AWSService' ||
+    (type === 'AssumedRole' &&
+      isServiceLinkedRole(parseAssumedRoleArn(arn).role ?? issuerUserName, issuerArn));
+
+  const isUnattributable =
+    !isAwsService &&
+    (type === 'Unknown' ||
+      isAnonymous(ui, principalId, arn) ||
+      (type === 'AWSAccount' && arn === undefined) ||
+      !hasIdentity);
+
+  const isAutomation =
+    wantsAutomation && (matchesAnyGlob(arn, automation) || matchesAnyGlob(issuerArn, automation));
+
+  return new CallerReading(
+    type,
+    isAwsService,
+    isAutomation,
+    isUnattributable,
+    ui,
+    arn,
+    principalId,
+    userName,
+    onBehalfOfUserId,
+  );
+}
+
+/**
+ * A service event carries no identity of its own, only the service: `{accountId, invokedBy}` (e.g.
+ * SharedSnapshotVolumeCreated, EndSecretVersionDelete). Those are the service, not nobody. (For a
+ * userIdentity with no type and no identity.)
+ */
+function serviceOnly(record: CloudTrailRecord, ui: unknown): boolean {
+  const invokedBy = str(ui, 'invokedBy', 'invokedby');
+  if (isAwsServiceHost(invokedBy) || invokedBy === 'AWS Internal') return true;
+  const sourceIp = str(record, 'sourceIPAddress', 'sourceipaddress');
+  return isAwsServiceHost(sourceIp) || sourceIp === 'AWS Internal';
+}
+
+/** The account of the identity: its accountId, else the ARN's. */
+function accountOf(ui: unknown, arn: string | undefined): string | undefined {
+  return str(ui, 'accountId', 'accountid') ?? arnAccount(arn);
+}
+
+function isAnonymous(ui: unknown, principalId: string | undefined, arn: string | undefined): boolean {
+  return (
+    // Lower-cased only when it could be it (9 characters): no string made per call otherwise.
+    (principalId?.length === 9 && principalId.toLowerCase() === 'anonymous') ||
+    principalId === 'ANONYMOUS_PRINCIPAL' ||
+    accountOf(ui, arn) === 'ANONYMOUS_PRINCIPAL'
+  );
+}
+
+/**
+ * The principal behind one record. Pure and total: any record the decoder accepted (and any object at
+ * all) gives a principal with a non-empty `name` and `key`.
+ */
+export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions): Principal {
+  return principalFrom(record, readCaller(record, options));
+}
+
+/**
+ * {@link principalOf} of `record`, given what {@link callerOf} returned for it (with the same options):
+ * the rest of the principal, without reading again what the caller was decided from.
+ */
+export function principalFrom(record: CloudTrailRecord, caller: Caller): Principal {
+  if (!(caller instanceof CallerReading)) throw new TypeError('principalFrom needs what callerOf returned');
+  const c = caller;
+  const { ui, type, arn, principalId, userName, onBehalfOfUserId } = c;
+  const sourceIp = str(record, 'sourceIPAddress', 'sourceipaddress');
+  const userAgent = str(record, 'userAgent', 'useragent');
+  const invokedBy = str(ui, 'invokedBy', 'invokedby');
+  const accountId = accountOf(ui, arn);
+  const sessionContext = obj(ui, 'sessionContext', 'sessioncontext');
+  const issuer = obj(sessionContext, 'sessionIssuer', 'sessionissuer');
+  const issuerArn = str(issuer, 'arn');
+  const issuerUserName = str(issuer, 'userName', 'username');
 
   let name: string | undefined;
   let sessionName: string | undefined;
   let issuerName: string | undefined = issuerUserName ?? (issuerArn ? lastSegment(issuerArn) : undefined);
   let key: string | undefined;
-  let assumedRole: string | undefined;
 
   switch (type) {
     case 'IAMUser': {
@@ -191,11 +296,13 @@ export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions
     case 'AssumedRole': {
       const parsed = parseAssumedRoleArn(arn);
       sessionName = parsed.session ?? (arn === undefined ? principalIdTail(principalId) : undefined);
-      assumedRole = parsed.role;
       const role = parsed.role ?? issuerName;
       issuerName ??= parsed.role;
       // IAM Identity Center sessions read as the person and their permission set: "dana@example.com (PowerUser)".
-      const permissionSet = role ? /^AWSReservedSSO_(.+?)_[0-9a-f]{16}$/.exec(role)?.[1] : undefined;
+      const permissionSet =
+        role?.startsWith('AWSReservedSSO_') === true
+          ? /^AWSReservedSSO_(.+?)_[0-9a-f]{16}$/.exec(role)?.[1]
+          : undefined;
       if (permissionSet && sessionName) name = `${sessionName} (${permissionSet})`;
       else if (role && sessionName) name = `${role}/${sessionName}`;
       else name = role ?? sessionName ?? userName ?? principalId;
@@ -283,30 +390,14 @@ export function principalOf(record: CloudTrailRecord, options?: PrincipalOptions
     'false',
   );
 
-  // An AWS service acting on its own: type AWSService (given, or inferred above for service events),
-  // or a session of a service-linked role. A named identity whose call a service relayed (invokedBy
-  // cloudformation.amazonaws.com, sourceIPAddress "AWS Internal" from the console) stays that
-  // identity's call: the human who deployed the stack or clicked in the console is accountable.
-  const isAwsService =
-    type === 'AWSService' ||
-    (type === 'AssumedRole' && isServiceLinkedRole(assumedRole ?? issuerUserName, issuerArn));
-
-  const anonymous =
-    // Lower-cased only when it could be it (9 characters): no string made per call otherwise.
-    (principalId?.length === 9 && principalId.toLowerCase() === 'anonymous') ||
-    principalId === 'ANONYMOUS_PRINCIPAL' ||
-    accountId === 'ANONYMOUS_PRINCIPAL';
-  const isUnattributable =
-    !isAwsService &&
-    (type === 'Unknown' || anonymous || (type === 'AWSAccount' && arn === undefined) || !hasIdentity);
-
-  const automation = options?.automation;
-  const isAutomation =
-    automation !== undefined &&
-    automation.length > 0 &&
-    (matchesAnyGlob(arn, automation) || matchesAnyGlob(issuerArn, automation));
-
-  const principal: Principal = { type, name, isAwsService, isAutomation, isUnattributable, key };
+  const principal: Principal = {
+    type,
+    name,
+    isAwsService: c.isAwsService,
+    isAutomation: c.isAutomation,
+    isUnattributable: c.isUnattributable,
+    key,
+  };
   if (accountId !== undefined) principal.accountId = accountId;
   if (arn !== undefined) principal.arn = arn;
   if (sessionName !== undefined) principal.sessionName = sessionName;

@@ -3,7 +3,7 @@
  * adjusts it by context (who called, whether it failed, how old it is, silences).
  */
 
-import { principalOf } from '../cloudtrail/principal.js';
+import { type Caller, callerOf, principalFrom, principalOf } from '../cloudtrail/principal.js';
 import type { Principal } from '../cloudtrail/principal-types.js';
 import type { CloudTrailRecord } from '../cloudtrail/record.js';
 import { renderReason } from '../rules/reason.js';
@@ -142,19 +142,108 @@ function failedCall(record: CloudTrailRecord): boolean {
 
 function matchOf(rule: Rule, record: CloudTrailRecord, policy: PolicyConfig): RuleMatch {
   const dropped = rule.onFailure === 'log' && policy.failedCalls === 'log' && failedCall(record);
-  return {
-    ruleId: rule.id,
-    title: rule.title,
-    action: dropped ? 'log' : rule.action,
-    level: rule.level,
-    reason: rule.reason ? renderReason(rule.reason, record) : `${record.eventName}: ${rule.title}`,
-    runbook: rule.runbook,
-  };
+  return new Match(rule, record, dropped ? 'log' : rule.action);
+}
+
+/**
+ * A RuleMatch whose reason (the rule's template filled from the record) is rendered when first read:
+ * no policy decision reads it, and a call is decided long before anyone shows why. It reads as a plain
+ * RuleMatch, JSON included (`toJSON`: the same fields in the same order). Assigning the reason sets it.
+ */
+class Match implements RuleMatch {
+  readonly ruleId: string;
+  readonly title: string;
+  action: Action;
+  level: SigmaLevel | undefined;
+  #reason: string | undefined = undefined;
+  runbook: string | undefined;
+  readonly #rule: Rule;
+  readonly #record: CloudTrailRecord;
+
+  constructor(rule: Rule, record: CloudTrailRecord, action: Action) {
+    this.ruleId = rule.id;
+    this.title = rule.title;
+    this.action = action;
+    this.level = rule.level;
+    this.runbook = rule.runbook;
+    this.#rule = rule;
+    this.#record = record;
+  }
+
+  get reason(): string {
+    if (this.#reason === undefined) {
+      const rule = this.#rule;
+      this.#reason = rule.reason
+        ? renderReason(rule.reason, this.#record)
+        : `${this.#record.eventName}: ${rule.title}`;
+    }
+    return this.#reason;
+  }
+  set reason(r: string) {
+    this.#reason = r;
+  }
+
+  toJSON(): RuleMatch {
+    return {
+      ruleId: this.ruleId,
+      title: this.title,
+      action: this.action,
+      level: this.level,
+      reason: this.reason,
+      runbook: this.runbook,
+    };
+  }
+}
+
+/**
+ * The reasons of a decision with matches, as decided (its matches and its adjustments' reasons then):
+ * rendered when the decision's reasons are first read.
+ */
+class PendingReasons {
+  constructor(
+    readonly matches: readonly RuleMatch[],
+    readonly adjustments: readonly string[],
+  ) {}
+  render(): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < this.matches.length; i++) out.push((this.matches[i] as RuleMatch).reason);
+    for (let i = 0; i < this.adjustments.length; i++) out.push(this.adjustments[i] as string);
+    return out;
+  }
 }
 
 const ZONED = /[zZ]|[+-]\d\d:?\d\d$/;
 
+/** The value of the two ASCII digits of `t` at `i`, or -1. */
+function twoDigits(t: string, i: number): number {
+  const a = t.charCodeAt(i) - 48;
+  const b = t.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * CloudTrail's own form, `2025-06-02T11:59:00Z`, read without Date.parse (what Date.parse gives for
+ * it, property-tested); NaN for anything else, which the caller then parses the general way.
+ */
+export function cloudTrailTimeMs(t: string): number {
+  if (t.length !== 20 || t.charCodeAt(19) !== 90 /* Z */) return Number.NaN;
+  if (t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || t.charCodeAt(10) !== 84) return Number.NaN;
+  if (t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return Number.NaN;
+  const hi = twoDigits(t, 0);
+  const lo = twoDigits(t, 2);
+  const month = twoDigits(t, 5);
+  const day = twoDigits(t, 8);
+  const hour = twoDigits(t, 11);
+  const minute = twoDigits(t, 14);
+  const second = twoDigits(t, 17);
+  if (hi < 10 || lo < 0 || month < 1 || month > 12 || day < 1 || day > 31) return Number.NaN;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return Number.NaN;
+  return Date.UTC(hi * 100 + lo, month - 1, day, hour, minute, second);
+}
+
 function parseEventTime(t: string): number {
+  const fast = cloudTrailTimeMs(t);
+  if (!Number.isNaN(fast)) return fast;
   const ms = Date.parse(t);
   // CloudTrail's own form ("2025-06-02T11:59:00Z") at once.
   if (t.charCodeAt(t.length - 1) === 90 /* Z */ && !Number.isNaN(ms)) return ms;
@@ -173,7 +262,9 @@ function adjustment(kind: AdjustmentKind, from: Action, to: Action, reason: stri
  *
  * The hot path of the drain and of `secbot triage`: the rule index narrows the rules to those that
  * can match the record's event source and name, and nothing is allocated beyond the Decision itself
- * (and a RuleMatch per matching rule).
+ * (and, when a rule matches, a RuleMatch per matching rule and what the policy read of the caller).
+ * What the action does not depend on — the matches' reasons, the decision's reasons, principal and
+ * summary — is worked out when first read, from the record as it was decided.
  *
  * @example
  * const d = decide(record, ruleSet, defaultDecideContext());
@@ -225,11 +316,14 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
       undefined,
     );
   }
-  const principal = principalOf(record, policy);
-  const j = judge(record, principal, matches, unadjusted, ctx);
-  const reasons: string[] = [];
-  for (let i = 0; i < matches.length; i++) reasons.push((matches[i] as RuleMatch).reason);
-  for (let i = 0; i < j.adjustments.length; i++) reasons.push((j.adjustments[i] as PolicyAdjustment).reason);
+  // The policy reads the caller's type and flags; the whole principal (its name, email, MFA…) only
+  // when an adjustment names it or silences are asked, else when the decision's principal is read.
+  const who = new Who(record, callerOf(record, policy));
+  const j = judge(record, who, matches, unadjusted, ctx);
+  // One reason per match, then one per adjustment: the matches' are rendered when first read.
+  const adjusted: string[] = [];
+  for (let i = 0; i < j.adjustments.length; i++) adjusted.push((j.adjustments[i] as PolicyAdjustment).reason);
+  const reasons = new PendingReasons(matches.slice(), adjusted);
   const decision = new LazyDecision(
     record,
     policy,
@@ -242,13 +336,14 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
     j.severity,
     j.silence,
   );
-  decision.principal = principal;
+  if (who.principal !== undefined) decision.principal = who.principal;
+  else decision.fromCaller(who.caller);
   if (stagedRules) {
     // What each staged rule would have done live: the same policy over the live matches plus it.
     decision.staged = stagedRules.map((rule) => {
       const m = matchOf(rule, record, policy);
       const un = ACTION_RANK[rule.action] > ACTION_RANK[unadjusted] ? rule.action : unadjusted;
-      const w = judge(record, principal, [...matches, m], un, ctx);
+      const w = judge(record, who, [...matches, m], un, ctx);
       return {
         ruleId: rule.id,
         title: rule.title,
@@ -258,19 +353,35 @@ export function decide(record: CloudTrailRecord, ruleSet: RuleSet, ctx: DecideCo
         reason: m.reason,
       };
     });
+    if (who.principal !== undefined) decision.principal = who.principal;
   }
   return decision;
 }
 
+/** A record's caller for the policy, and its whole principal once something needs it. */
+class Who {
+  principal: Principal | undefined = undefined;
+  constructor(
+    readonly record: CloudTrailRecord,
+    readonly caller: Caller,
+  ) {}
+  full(): Principal {
+    this.principal ??= principalFrom(this.record, this.caller);
+    return this.principal;
+  }
+}
+
 /**
- * A Decision whose principal and summary are worked out on first read (then kept): deciding a call no
- * rule matched does not need them, and most calls match none. Assigning either sets it.
+ * A Decision whose principal, summary and reasons are worked out on first read (then kept): the action
+ * does not depend on them, and most calls match no rule. Assigning any of them sets it.
  */
 class LazyDecision implements Decision {
   declare staged?: StagedMatch[];
   #principal: Principal | undefined;
+  /** The caller the policy judged (callerOf), when the principal is still to be worked out from it. */
+  #caller: Caller | undefined;
   #summary: string | undefined;
-  #reasons: string[] | undefined;
+  #reasons: string[] | PendingReasons | undefined;
   #adjustments: PolicyAdjustment[] | undefined;
   readonly #policy: PolicyConfig;
 
@@ -281,7 +392,7 @@ class LazyDecision implements Decision {
     public ruleAction: Action,
     /** Frozen and shared when empty (nobody adds to a decision's matches). */
     public matches: RuleMatch[],
-    reasons: string[] | undefined,
+    reasons: PendingReasons | undefined,
     adjustments: PolicyAdjustment[] | undefined,
     public page: boolean,
     public severity: Severity,
@@ -292,10 +403,15 @@ class LazyDecision implements Decision {
     this.#adjustments = adjustments;
   }
 
-  // Made on first read when there are none (callers may add to them, as the drain does).
+  // Made on first read (callers may add to them, as the drain does).
   get reasons(): string[] {
-    this.#reasons ??= [];
-    return this.#reasons;
+    const r = this.#reasons;
+    if (r === undefined || r instanceof PendingReasons) {
+      const made = r === undefined ? [] : r.render();
+      this.#reasons = made;
+      return made;
+    }
+    return r;
   }
   set reasons(r: string[]) {
     this.#reasons = r;
@@ -309,11 +425,22 @@ class LazyDecision implements Decision {
   }
 
   get principal(): Principal {
-    this.#principal ??= principalOf(this.record, this.#policy);
+    if (this.#principal === undefined) {
+      this.#principal =
+        this.#caller !== undefined
+          ? principalFrom(this.record, this.#caller)
+          : principalOf(this.record, this.#policy);
+      this.#caller = undefined;
+    }
     return this.#principal;
   }
   set principal(p: Principal) {
     this.#principal = p;
+    this.#caller = undefined;
+  }
+  /** The caller judged, from which the principal is worked out on first read. */
+  fromCaller(c: Caller): void {
+    this.#caller = c;
   }
   get summary(): string {
     this.#summary ??= summarize(this.record, this.principal, this.matches);
@@ -360,7 +487,7 @@ function maybeRoot(record: CloudTrailRecord): boolean {
 /** The policy over a set of matches (sorted in place, most serious first): the action and why. */
 function judge(
   record: CloudTrailRecord,
-  principal: Principal,
+  who: Who,
   matches: RuleMatch[],
   unadjusted: Action,
   ctx: DecideContext,
@@ -398,14 +525,15 @@ function judge(
   let action = ruleAction;
   let page = true;
 
-  if (principal.isAwsService) {
+  const caller = who.caller;
+  if (caller.isAwsService) {
     if (action !== 'log') {
       adjustments.push(
-        adjustment('aws_service', action, 'log', `${principal.name} is an AWS service acting on its own`),
+        adjustment('aws_service', action, 'log', `${who.full().name} is an AWS service acting on its own`),
       );
       action = 'log';
     }
-  } else if (principal.type === 'Root' && record.eventType !== 'AwsServiceEvent') {
+  } else if (caller.type === 'Root' && record.eventType !== 'AwsServiceEvent') {
     // Any use of the root account is an alert, whether or not a rule names the call.
     if (action !== 'alert') {
       adjustments.push(adjustment('root', action, 'alert', 'the root account was used'));
@@ -413,17 +541,17 @@ function judge(
     }
     severity = 'critical';
   } else if (matches.length > 0) {
-    if (principal.isAutomation && action === 'notify') {
+    if (caller.isAutomation && action === 'notify') {
       adjustments.push(
         adjustment(
           'automation',
           'notify',
           'log',
-          `${principal.name} is a configured automation principal: there is no one to ask`,
+          `${who.full().name} is a configured automation principal: there is no one to ask`,
         ),
       );
       action = 'log';
-    } else if (principal.isUnattributable && action === 'notify') {
+    } else if (caller.isUnattributable && action === 'notify') {
       adjustments.push(
         adjustment(
           'unattributable',
@@ -453,7 +581,11 @@ function judge(
 
   let silence: SilenceRef | undefined;
   if (action !== 'log' && ctx.silences) {
-    silence = ctx.silences.match({ record, principal, ruleIds: matches.map((m) => m.ruleId) });
+    silence = ctx.silences.match({
+      record,
+      principal: who.full(),
+      ruleIds: matches.map((m) => m.ruleId),
+    });
     if (silence) {
       adjustments.push(adjustment('silenced', action, 'log', `silenced by ${silence.id}: ${silence.reason}`));
       action = 'log';

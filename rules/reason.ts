@@ -1,5 +1,6 @@
 /** Renders a rule's `secbot.reason` template against a record: "{eventName} grants {requestParameters.policyDocument|grants}". */
 import { summarizeGrants } from './policy-document.js';
+import { internKey } from './sigma/fieldpath.js';
 
 const MAX_VALUE = 120;
 const PLACEHOLDER = /\{([A-Za-z0-9_.$@-]+)(?:\|([a-z_]+))?\}/g;
@@ -40,26 +41,43 @@ function collect(v: unknown, segs: readonly string[], i: number, out: unknown[])
 
 type Piece = string | ((record: unknown) => string);
 
+/** What {@link walk} returns when it meets an array: the values are collected the general way. */
+const SEVERAL: unique symbol = Symbol('several values');
+
+/**
+ * The one value at `segs` under `v` when no array is on the way (what records mostly hold), read as
+ * {@link collect} reads it: own properties only, and undefined when it gathers nothing (a missing
+ * field, null, ''). {@link SEVERAL} when an array is met, where collect fans out.
+ */
+function walk(v: unknown, segs: readonly string[]): unknown {
+  for (let i = 0; i < segs.length; i++) {
+    if (v === null || typeof v !== 'object') return undefined;
+    if (Array.isArray(v)) return SEVERAL;
+    const key = segs[i] as string;
+    // A plain read first: an absent key (or an own undefined, which collect also passes over) needs no
+    // own-property check; a value found does (never an inherited one).
+    const next = (v as Record<string, unknown>)[key];
+    if (next === undefined || !hasOwn(v, key)) return undefined;
+    v = next;
+  }
+  if (Array.isArray(v)) return SEVERAL;
+  return v === null || v === '' ? undefined : v;
+}
+
 function placeholder(path: string, filter: string | undefined): (record: unknown) => string {
-  const segs = path.split('.');
-  const first = segs[0] as string;
-  // The common case: a top-level string field such as {eventName}.
-  if (segs.length === 1 && filter === undefined) {
-    return (record) => {
-      const v =
-        record !== null && typeof record === 'object' && hasOwn(record, first)
-          ? (record as Record<string, unknown>)[first]
-          : undefined;
-      if (typeof v === 'string') return v === '' ? '?' : show(v);
+  const segs = path.split('.').map(internKey);
+  // renderValues of what collect gathers, without the list when there is at most one value.
+  return (record) => {
+    const v = walk(record, segs);
+    if (v === SEVERAL) {
       const values: unknown[] = [];
       collect(record, segs, 0, values);
-      return renderValues(values, undefined);
-    };
-  }
-  return (record) => {
-    const values: unknown[] = [];
-    collect(record, segs, 0, values);
-    return renderValues(values, filter);
+      return renderValues(values, filter);
+    }
+    if (v === undefined) return filter === 'count' ? '0' : '?';
+    if (filter === 'count') return '1';
+    if (filter === 'grants') return summarizeGrants(v) ?? show(v);
+    return show(v);
   };
 }
 

@@ -64,6 +64,12 @@ export interface Rule {
    */
   identityTypes?: string[];
   /**
+   * For the index only: false when no record whose own eventName and eventSource are these strings (as
+   * spelled) can match, from the rule's tests of those two fields that are not plain equalities
+   * (`eventName|startswith: Delete`). The index runs it once per pair it meets. Absent: no such test.
+   */
+  indexFilter?(eventName: string, eventSource: string): boolean;
+  /**
    * `secbot.eventbridge`: a hand-written EventBridge pattern for `detail` that delivers every call the
    * rule can match, for rules that pin no event source or name (e.g. root use, a user agent).
    */
@@ -102,10 +108,10 @@ export interface RuleIssue {
 export const formatRuleIssue = (i: RuleIssue): string =>
   `${i.file}${i.line ? `:${i.line}${i.column ? `:${i.column}` : ''}` : ''}: ${i.severity}: ${i.message}`;
 
-/** A candidate rule and the test it is judged by. */
+/** A candidate rule and the test it is judged by (call it as a method: `candidate.test(record)`). */
 export interface CandidateTest {
   readonly rule: Rule;
-  readonly test: (record: CloudTrailRecord) => boolean;
+  test(record: CloudTrailRecord): boolean;
 }
 
 /** A loaded rule set: every rule, an index by event name, and the warnings found while loading. */

@@ -162,8 +162,11 @@ function inNet(net: Cidr, addr: Uint16Array): boolean {
  * `cidrIp`, `cidrIpv6`) matches when that whole network lies inside one of `nets`.
  */
 export function cidrMatcher(nets: Cidr[]): (v: unknown) => boolean {
-  return (v) => {
-    if (typeof v !== 'string') return false;
+  // The last string tested and its result: rules that share this list (the compiled test is shared,
+  // values.ts) ask about one record's address in turn, and addresses repeat from call to call.
+  let last: string | undefined;
+  let lastResult = false;
+  const test = (v: string): boolean => {
     const slash = v.indexOf('/');
     let kind: 0 | 4 | 6;
     let prefix: number;
@@ -181,6 +184,14 @@ export function cidrMatcher(nets: Cidr[]): (v: unknown) => boolean {
       if (net.v6 === (kind === 6) && prefix >= net.prefix && inNet(net, scratch)) return true;
     }
     return false;
+  };
+  return (v) => {
+    if (typeof v !== 'string') return false;
+    if (v !== last) {
+      lastResult = test(v);
+      last = v;
+    }
+    return lastResult;
   };
 }
 

@@ -88,6 +88,7 @@ export function compileRuleFile(file: string, text: string): CompileResult {
   if (detection.eventSources) rule.eventSources = detection.eventSources;
   if (detection.eventNames) rule.eventNames = detection.eventNames;
   if (detection.identityTypes) rule.identityTypes = detection.identityTypes;
+  if (detection.indexFilter) rule.indexFilter = detection.indexFilter;
   if (ext.eventbridge) rule.eventbridge = ext.eventbridge;
   if (ext.remediations.length > 0) {
     // A remediation undoes named calls: one the rule can never match is a mistake in the rule.

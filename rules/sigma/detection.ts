@@ -19,7 +19,14 @@ import {
 import type { Extension } from './extension.js';
 import { FieldPath, type LeafPred } from './fieldpath.js';
 import type { Reporter } from './report.js';
-import { type CompiledItem, compileItem, compileKeywords, type FieldTest } from './values.js';
+import {
+  type CompiledItem,
+  compileItem,
+  compileKeywords,
+  type FieldCheck,
+  type FieldTest,
+  fieldCheckOf,
+} from './values.js';
 import type { Pos, YMap, YNode } from './yaml.js';
 
 export interface CompiledDetection {
@@ -34,6 +41,13 @@ export interface CompiledDetection {
   eventNames?: string[];
   /** The `userIdentity.type` values every match carries (plain equality, ASCII case folded), if any. */
   identityTypes?: string[];
+  /**
+   * What the condition requires of the eventName and eventSource alone, whatever else the record
+   * holds: false for a pair (as the record spells them, own string properties) no match can carry. Set
+   * when some selection tests either field with more than a plain equality (`eventName|startswith`),
+   * which the index cannot key on: it is run once per pair when the index builds its candidate lists.
+   */
+  indexFilter?: (eventName: string, eventSource: string) => boolean;
 }
 
 /** A-Z folded to a-z, nothing else: the case folding of plain Sigma equality on ASCII values. */
@@ -57,6 +71,95 @@ interface Selection {
   /** The test without the items `skip` names (implied for the record at hand). */
   build(skip: (item: CompiledItem) => boolean): Pred;
   constraints: Record<Indexed, readonly string[] | undefined>;
+  /**
+   * The selection's tests of the eventName and eventSource themselves, as one predicate on a record that
+   * holds only those two (undefined: it tests neither). Every record the selection matches satisfies it.
+   */
+  nameSource?: Pred;
+  /** Whether some item on eventName / eventSource is more than a plain equality (see indexFilter). */
+  beyondEquality?: boolean;
+  /**
+   * `build(skip)` as data, when it is a conjunction of field checks (a map selection, no `within`):
+   * the checks of the items kept. Undefined for any other shape.
+   */
+  checks?(skip: (item: CompiledItem) => boolean): FieldCheck[] | undefined;
+}
+
+/**
+ * A candidate test as data: every check in `all` holds and no group of `none` holds in full. What a
+ * condition of selections joined by `and` (and `and not`) compiles to when each is a conjunction of
+ * field checks; the index judges such a rule from these objects (ruleset.ts).
+ */
+export interface CheckPlan {
+  all: readonly FieldCheck[];
+  none: readonly (readonly FieldCheck[])[];
+}
+
+const checkPlans = new WeakMap<Pred, CheckPlan>();
+
+/** The CheckPlan a candidate test is, when it has one. */
+export function checkPlanOf(test: ((record: never) => boolean) | undefined): CheckPlan | undefined {
+  return test === undefined ? undefined : checkPlans.get(test as unknown as Pred);
+}
+
+/** `c` as a CheckPlan, given each selection's checks; undefined for shapes other than and / and not. */
+function planOf(c: Cond, checks: (name: string) => FieldCheck[] | undefined): CheckPlan | undefined {
+  switch (c.t) {
+    case 'id': {
+      const all = checks(c.name);
+      return all ? { all, none: [] } : undefined;
+    }
+    case 'not': {
+      const inner = planOf(c.x, checks);
+      return inner && inner.none.length === 0 ? { all: [], none: [inner.all] } : undefined;
+    }
+    case 'and': {
+      const parts = c.xs.map((x) => planOf(x, checks));
+      if (parts.some((p) => p === undefined)) return undefined;
+      return {
+        all: parts.flatMap((p) => (p as CheckPlan).all),
+        none: parts.flatMap((p) => (p as CheckPlan).none),
+      };
+    }
+    case 'of':
+      if (c.quant === 'all' || c.names.length === 1) {
+        return planOf({ t: 'and', xs: c.names.map((name) => ({ t: 'id', name })) }, checks);
+      }
+      return undefined;
+    case 'or':
+      return undefined;
+  }
+}
+
+/** The fields the index filter reads: a record's eventName and eventSource, nothing else. */
+const NAME_SOURCE = new Set(['eventName', 'eventSource']);
+
+/**
+ * What `c` requires of the eventName and eventSource (see Selection.nameSource): AND of what the
+ * children require, OR when every branch requires something, nothing under NOT.
+ */
+function nameSourceOf(c: Cond, sel: (name: string) => Pred | undefined): Pred | undefined {
+  const all = (ps: (Pred | undefined)[]): Pred | undefined => {
+    const defined = ps.filter((p): p is Pred => p !== undefined);
+    if (defined.length === 0) return undefined;
+    return (r) => defined.every((p) => p(r));
+  };
+  const any = (ps: (Pred | undefined)[]): Pred | undefined => {
+    if (ps.length === 0 || ps.some((p) => p === undefined)) return undefined;
+    return (r) => (ps as Pred[]).some((p) => p(r));
+  };
+  switch (c.t) {
+    case 'id':
+      return sel(c.name);
+    case 'not':
+      return undefined;
+    case 'and':
+      return all(c.xs.map((x) => nameSourceOf(x, sel)));
+    case 'or':
+      return any(c.xs.map((x) => nameSourceOf(x, sel)));
+    case 'of':
+      return c.quant === 'all' ? all(c.names.map(sel)) : any(c.names.map(sel));
+  }
 }
 
 const UNCONSTRAINED: Record<Indexed, undefined> = {
@@ -158,6 +261,10 @@ export function compileDetection(
     result[field === 'eventName' ? 'eventNames' : 'eventSources'] = [...values];
     pins[field] = new Set(values.map(asciiLower));
   }
+  if ([...selections.values()].some((sel) => sel.beyondEquality)) {
+    const need = nameSourceOf(tree, (name) => selections.get(name)?.nameSource);
+    if (need) result.indexFilter = (eventName, eventSource) => need({ eventName, eventSource });
+  }
   // For the index's candidates, an equality on eventName / eventSource whose values include every
   // pinned one always holds (the record carries one of the pins): it need not be evaluated again.
   const implied = (item: CompiledItem): boolean => {
@@ -182,6 +289,9 @@ export function compileDetection(
   }
   // Always set: the compiled test itself, for callers that guard it (the index's candidates).
   result.matchesCandidate = skipped ? compileCondition(tree, candidatePreds) : matches;
+  // The same test as data, when it is one (the index then judges it from these few objects).
+  const plan = planOf(tree, (name) => selections.get(name)?.checks?.(implied));
+  if (plan && !checkPlans.has(result.matchesCandidate)) checkPlans.set(result.matchesCandidate, plan);
   return result;
 }
 
@@ -235,6 +345,10 @@ function compileSelection(
         eventName: unionAll(alts.map((a) => a.constraints.eventName)),
         'userIdentity.type': unionAll(alts.map((a) => a.constraints['userIdentity.type'])),
       },
+      nameSource: alts.every((a) => a.nameSource !== undefined)
+        ? any(alts.map((a) => a.nameSource as Pred))
+        : undefined,
+      beyondEquality: alts.some((a) => a.beyondEquality),
     };
   }
   if (node.kind === 'seq' && node.items.some((i) => i.kind !== 'scalar')) {
@@ -304,7 +418,29 @@ function compileMap(
     const element: LeafPred = (el, root) => typeof el === 'object' && el !== null && rels(el, root);
     return kept.length === 0 ? (r) => path.some(r, element, r) : (r) => abs(r, r) && path.some(r, element, r);
   };
-  return { test: build(() => false), build, constraints };
+  // The items on eventName / eventSource themselves (absolute, single-segment paths: each reads only its
+  // own field of the record, so a record holding only those two gives the same answer).
+  const onNameSource = absolute.filter((i) => NAME_SOURCE.has(i.field) && !i.usesRoot);
+  const nameSourceTests = allFields(onNameSource.map((i) => i.test));
+  const checks = (skip: (item: CompiledItem) => boolean): FieldCheck[] | undefined => {
+    if (scope) return undefined;
+    const out: FieldCheck[] = [];
+    for (const item of absolute) {
+      if (skip(item)) continue;
+      const check = item.usesRoot ? undefined : fieldCheckOf(item.test as unknown as Pred);
+      if (!check) return undefined;
+      out.push(check);
+    }
+    return out;
+  };
+  return {
+    test: build(() => false),
+    build,
+    constraints,
+    nameSource: onNameSource.length > 0 ? (r) => nameSourceTests(r, r) : undefined,
+    beyondEquality: onNameSource.some((i) => !i.plainValues),
+    checks,
+  };
 }
 
 function allFields(tests: FieldTest[]): FieldTest {

@@ -15,6 +15,16 @@ export const MAX_DEPTH = 64;
 
 const hasOwn = Object.hasOwn;
 
+/**
+ * `key` as the engine's own internalized string, the form property names take. Keys made at load
+ * (`split`, `join`) are not: reading a property with one makes V8 look it up in its string table on
+ * every read, and a dotted key no record holds is looked up in vain each time.
+ */
+export function internKey(key: string): string {
+  for (const k in { [key]: true }) return k;
+  return key;
+}
+
 /** Checks a field name: dotted segments, none empty. Returns a problem description or undefined. */
 export function fieldNameProblem(name: string): string | undefined {
   if (name === '') return 'empty field name';
@@ -31,11 +41,11 @@ export class FieldPath {
 
   constructor(name: string) {
     this.name = name;
-    this.segs = name.split('.');
+    this.segs = name.split('.').map(internKey);
     const n = this.segs.length;
     this.joined = this.segs.map((_, i) => {
       const row: string[] = [];
-      for (let j = i; j < n; j++) row.push(this.segs.slice(i, j + 1).join('.'));
+      for (let j = i; j < n; j++) row.push(internKey(this.segs.slice(i, j + 1).join('.')));
       return row;
     });
     this.single = n === 1 ? this.segs[0] : undefined;

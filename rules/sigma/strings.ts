@@ -47,7 +47,7 @@ const isAscii = (s: string): boolean => {
 };
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-function eqFold(s: string, lower: string): boolean {
+export function eqFold(s: string, lower: string): boolean {
   const n = lower.length;
   if (s.length !== n) return false;
   for (let i = 0; i < n; i++) {
@@ -58,7 +58,7 @@ function eqFold(s: string, lower: string): boolean {
   return true;
 }
 
-function startsFold(s: string, lower: string): boolean {
+export function startsFold(s: string, lower: string): boolean {
   const n = lower.length;
   if (s.length < n) return false;
   for (let i = 0; i < n; i++) {
@@ -69,7 +69,7 @@ function startsFold(s: string, lower: string): boolean {
   return true;
 }
 
-function endsFold(s: string, lower: string): boolean {
+export function endsFold(s: string, lower: string): boolean {
   const n = lower.length;
   const off = s.length - n;
   if (off < 0) return false;
@@ -79,6 +79,31 @@ function endsFold(s: string, lower: string): boolean {
     if (c !== lower.charCodeAt(i)) return false;
   }
   return true;
+}
+
+/** Values shorter than this are searched for a case-insensitive substring by {@link containsFold}. */
+export const SHORT_SCAN = 64;
+
+/**
+ * Whether `s` contains `lower` (lower-case ASCII, non-empty) with A–Z folded: what the RegExp
+ * `/lower/i` finds for an ASCII literal (non-Unicode `/i` folds no other character onto ASCII).
+ */
+export function containsFold(s: string, lower: string): boolean {
+  const n = lower.length;
+  const last = s.length - n;
+  const first = lower.charCodeAt(0);
+  outer: for (let i = 0; i <= last; i++) {
+    let c = s.charCodeAt(i);
+    if (c >= 65 && c <= 90) c |= 32;
+    if (c !== first) continue;
+    for (let j = 1; j < n; j++) {
+      let d = s.charCodeAt(i + j);
+      if (d >= 65 && d <= 90) d |= 32;
+      if (d !== lower.charCodeAt(j)) continue outer;
+    }
+    return true;
+  }
+  return false;
 }
 
 /** RegExps without `g`/`y` keep no state between tests, so rules with the same pattern share one. */
@@ -94,6 +119,117 @@ export function sharedRegExp(source: string, flags: string): RegExp {
 }
 
 const capped = (s: string): string => (s.length > MAX_REGEX_INPUT ? s.slice(0, MAX_REGEX_INPUT) : s);
+
+/** Strings shorter than this are tested directly: remembering them would cost about what testing does. */
+export const MEMO_MIN_LENGTH = 32;
+/** Sets in a memo (a power of two), of two slots each; a slot remembers one string and its result. */
+const MEMO_SETS = 128;
+/** Lookups after which a memo that rarely hits stops remembering (the values do not repeat). */
+const MEMO_TRIAL = 2048;
+/**
+ * Memos that may remember strings at once, in the whole process: a bound on the memory they hold
+ * (each up to 2 × MEMO_SETS strings), whatever the number of rules. Beyond it, tests run directly.
+ */
+const MAX_MEMO_TABLES = 256;
+let memoTables = 0;
+/** A string's set is worked out from 2^MEMO_SAMPLE_BITS (16) of its characters, evenly spaced from its end. */
+const MEMO_SAMPLE_BITS = 4;
+
+/**
+ * The set for `s` (length ≥ MEMO_MIN_LENGTH): a hash of its length and of sixteen of its
+ * characters, evenly spaced, so strings of one kind that differ in one place (a version, a UUID in a
+ * user agent) still tend to differ in the characters read.
+ */
+function memoSet(s: string): number {
+  const n = s.length;
+  const step = n >> MEMO_SAMPLE_BITS;
+  let h = Math.imul(n, 0x9e3779b1);
+  for (let i = n - 1; i >= 0; i -= step) h = Math.imul(h ^ s.charCodeAt(i), 0x85ebca6b) ^ (h >>> 13);
+  return (h ^ (h >>> 15)) & (MEMO_SETS - 1);
+}
+
+/** The memo behind each function {@link memoized} returned. */
+const memos = new WeakMap<(s: string) => boolean, StringMemo>();
+
+/** For a substring test (compileStringTest): the memo it asks for strings of SHORT_SCAN or more. */
+const longMemos = new WeakMap<(s: string) => boolean, StringMemo>();
+
+/** The memo a substring test asks for long strings (see SHORT_SCAN), if it is one. */
+export function longMemoOf(f: (s: string) => boolean): StringMemo | undefined {
+  return longMemos.get(f);
+}
+
+/**
+ * `test`, remembering its result for the long strings it last saw. Each string goes to one set of
+ * two slots (from its length and a few of its characters); a slot holds the string itself, so a hit is
+ * a string comparison — exact, never a guess. What this is for: fields whose long values repeat from
+ * call to call (a user agent is ~150 characters, and a few hundred of them make most of the traffic),
+ * tested by case-insensitive alternations, wildcard patterns or regular expressions that scan the
+ * whole value. A memo whose first MEMO_TRIAL lookups hit less than a quarter of the time stops
+ * remembering (values that do not repeat: request parameters, ids), and at most MAX_MEMO_TABLES
+ * remember at once. `test` must be a pure function of the string.
+ */
+export function memoized(test: (s: string) => boolean): (s: string) => boolean {
+  const memo = new StringMemo(test);
+  const remembered = (s: string): boolean => memo.get(s);
+  memos.set(remembered, memo);
+  return remembered;
+}
+
+/** The memo behind a function {@link memoized} returned (its `get` is that function), if it is one. */
+export function memoOf(f: (s: string) => boolean): StringMemo | undefined {
+  return memos.get(f);
+}
+
+/** The state of a {@link memoized} test; `get(s)` is the test's result for `s`. */
+export class StringMemo {
+  // Slot 2k and 2k + 1 make set k; the newer string is in 2k ('' for none: no string tested here is).
+  private keys: string[] | undefined = undefined;
+  private results: Uint8Array | undefined = undefined;
+  private lookups = 0;
+  private found = 0;
+  private on = true;
+
+  constructor(private readonly test: (s: string) => boolean) {}
+
+  get(s: string): boolean {
+    if (s.length < MEMO_MIN_LENGTH || !this.on) return this.test(s);
+    let keys = this.keys;
+    let results = this.results;
+    if (keys === undefined || results === undefined) {
+      if (memoTables >= MAX_MEMO_TABLES) {
+        this.on = false;
+        return this.test(s);
+      }
+      memoTables++;
+      keys = this.keys = new Array<string>(2 * MEMO_SETS).fill('');
+      results = this.results = new Uint8Array(2 * MEMO_SETS);
+    }
+    const slot = memoSet(s) << 1;
+    const at = keys[slot] === s ? slot : keys[slot + 1] === s ? slot + 1 : -1;
+    if (at >= 0) {
+      if (this.lookups < MEMO_TRIAL) {
+        this.lookups++;
+        this.found++;
+      }
+      return results[at] === 1;
+    }
+    const result = this.test(s);
+    if (this.lookups < MEMO_TRIAL && ++this.lookups === MEMO_TRIAL && this.found < MEMO_TRIAL / 4) {
+      // The values do not repeat: stop remembering them (and let the strings go).
+      this.on = false;
+      this.keys = undefined;
+      this.results = undefined;
+      memoTables--;
+      return result;
+    }
+    keys[slot + 1] = keys[slot] as string;
+    results[slot + 1] = results[slot] as number;
+    keys[slot] = s;
+    results[slot] = result ? 1 : 0;
+    return result;
+  }
+}
 
 /** Compiles a parsed Sigma string, with its match mode, into a test on one string. */
 export function compileStringTest(parts: Part[], mode: MatchMode, cased: boolean): (s: string) => boolean {
@@ -128,9 +264,15 @@ export function compileStringTest(parts: Part[], mode: MatchMode, cased: boolean
       if (anchoredStart && anchoredEnd) return (s) => s === lit || eqFold(s, lower);
       if (anchoredStart) return (s) => startsFold(s, lower);
       if (anchoredEnd) return (s) => endsFold(s, lower);
-      // Substring: a case-insensitive literal RegExp (irregexp searches it well); no lowercase copy.
+      // Substring: in a short value, a scan by the code every such test shares (a thousand rules'
+      // literals are a thousand regular expressions, each with its own machine code, which a record
+      // then runs a few of, out of cache); in a long one, a case-insensitive literal RegExp (irregexp
+      // searches it well), remembered for values that repeat. No lowercase copy either way.
       const re = sharedRegExp(escapeRe(lit), 'i');
-      return (s) => re.test(capped(s));
+      const long = memoized((s) => re.test(capped(s)));
+      const test = (s: string): boolean => (s.length < SHORT_SCAN ? containsFold(s, lower) : long(s));
+      longMemos.set(test, memoOf(long) as StringMemo);
+      return test;
     }
   }
   const globSrc = p.map((part) => (typeof part === 'string' ? part : part.wildcard)).join('');
@@ -144,7 +286,7 @@ export function compileStringTest(parts: Part[], mode: MatchMode, cased: boolean
     }
     if (!anchoredEnd) codes.push(ANY_RUN);
     const pat = Int32Array.from(codes);
-    return (s) => glob(capped(s), pat, !cased);
+    return memoized((s) => glob(capped(s), pat, !cased));
   }
   // Non-ASCII and case-insensitive: the same glob over case-folded code points. (A RegExp `^.*é.*é…$`
   // here backtracked polynomially: seven stars took minutes on 2,000 characters.)
@@ -156,11 +298,11 @@ export function compileStringTest(parts: Part[], mode: MatchMode, cased: boolean
   }
   if (!anchoredEnd) codes.push(ANY_RUN);
   const pat = Int32Array.from(codes);
-  return (s) => {
+  return memoized((s) => {
     const subject: number[] = [];
     for (const ch of capped(s)) subject.push(foldCodePoint(ch.codePointAt(0) as number));
     return globCodes(subject, pat);
-  };
+  });
 }
 
 const folded = new Map<number, number>();

@@ -15,16 +15,25 @@
  * - `exists: false` holds when no branch of the path reaches a value (null counts as present).
  */
 import { type Cidr, cidrMatcher, parseCidr } from './cidr.js';
-import { FieldPath, fieldNameProblem, type LeafPred, someScalar } from './fieldpath.js';
+import { FieldPath, fieldNameProblem, internKey, type LeafPred, someScalar } from './fieldpath.js';
 import { compileRuleRegex, MAX_REGEX_INPUT, type RegexFlags, testCapped } from './regex.js';
 import type { Reporter } from './report.js';
 import {
   compileStringTest,
+  containsFold,
+  endsFold,
+  eqFold,
   hasWildcard,
   literalOf,
+  longMemoOf,
   type MatchMode,
+  memoized,
+  memoOf,
   parseSigmaString,
+  SHORT_SCAN,
+  type StringMemo,
   sharedRegExp,
+  startsFold,
 } from './strings.js';
 import type { Pos, YNode, YScalar } from './yaml.js';
 
@@ -296,6 +305,11 @@ interface ValueTest {
   containsLiteral?: string;
   /** For an ASCII, case-insensitive exact value: the literal. */
   exactLiteral?: string;
+  /**
+   * For an ASCII, case-insensitive value without wildcards, in any of the four modes: the mode and the
+   * literal. `str` is then exactly {@link literalTest} of it, which {@link fused} runs in place.
+   */
+  literal?: { mode: MatchMode; lit: string };
 }
 
 const onString = (t: (s: string) => boolean): ValueTest => ({ any: onStrings(t), str: t });
@@ -339,10 +353,11 @@ function valueTest(v: YScalar, mods: Mods, key: string, rep: Reporter): ValueTes
     // Literals every match contains, looked for first: most values have not got them, and the
     // linear-time engine the pattern runs on is slower than a substring search.
     const needs = mods.reFlags.i ? [] : requiredLiterals(value);
-    if (needs.length === 0) return onString((s) => testCapped(re, s));
+    const run = memoized((s) => testCapped(re, s));
+    if (needs.length === 0) return onString(run);
     return onString((s) => {
       for (let k = 0; k < needs.length; k++) if (!s.includes(needs[k] as string)) return false;
-      return testCapped(re, s);
+      return run(s);
     });
   }
   if (value === null) {
@@ -387,6 +402,7 @@ function valueTest(v: YScalar, mods: Mods, key: string, rep: Reporter): ValueTes
     if (lit !== '' && isAscii(lit)) {
       if (mods.mode === 'contains') test.containsLiteral = lit;
       else if (mods.mode === 'exact') test.exactLiteral = lit;
+      test.literal = { mode: mods.mode, lit };
     }
   }
   return test;
@@ -472,7 +488,7 @@ function combineStrings(tests: readonly ValueTest[]): (s: string) => boolean {
   if (tests.length === 1) return (tests[0] as ValueTest).str;
   if (tests.every((t) => t.containsLiteral !== undefined)) {
     const re = sharedRegExp(tests.map((t) => escapeRe(t.containsLiteral as string)).join('|'), 'i');
-    return (s) => re.test(s.length > MAX_REGEX_INPUT ? s.slice(0, MAX_REGEX_INPUT) : s);
+    return memoized((s) => re.test(s.length > MAX_REGEX_INPUT ? s.slice(0, MAX_REGEX_INPUT) : s));
   }
   if (tests.every((t) => t.exactLiteral !== undefined)) {
     // Exact spellings first (what records carry), then a case-folded comparison among equal lengths.
@@ -501,47 +517,233 @@ function combineStrings(tests: readonly ValueTest[]): (s: string) => boolean {
 
 const hasOwnProp = Object.hasOwn;
 
+/** What {@link fused} does with the string it finds: `str`, or one of the plain literal comparisons. */
+const LEAF_STR = 0;
+const LEAF_EXACT = 1;
+const LEAF_CONTAINS = 2;
+const LEAF_STARTS = 3;
+const LEAF_ENDS = 4;
+
+/** The string test of {@link fused}: what `str` returns for `v` (compileStringTest's comparisons). */
+function leafTest(leaf: number, v: string, lit: string, lower: string, str: (s: string) => boolean): boolean {
+  switch (leaf) {
+    case LEAF_EXACT:
+      return v === lit || eqFold(v, lower);
+    case LEAF_CONTAINS:
+      return v.length < SHORT_SCAN ? containsFold(v, lower) : str(v);
+    case LEAF_STARTS:
+      return startsFold(v, lower);
+    case LEAF_ENDS:
+      return endsFold(v, lower);
+    default:
+      return str(v);
+  }
+}
+
+/**
+ * A field test on a path of one or two segments, as data: {@link fused}'s direct route for it, run by
+ * one method every such test shares. A rule whose candidate test is one field test (most: the index has
+ * already settled its event name and source) is then judged from a single object (ruleset.ts), instead
+ * of a chain of closures, each in its own corner of memory: with a thousand rules, each record's few
+ * candidates are the ones no other record has kept in cache.
+ */
+export class FieldCheck {
+  readonly k0: string;
+  /** The second segment; undefined for a one-segment path. */
+  readonly k1: string | undefined;
+  /** `k0.k1`, a literal dotted key that would stand for a two-segment path. */
+  readonly d0: string | undefined;
+  /** The leaf test (LEAF_*), and FLAG_MISSING, FLAG_DEEP. */
+  readonly flags: number;
+  /**
+   * When `str` is a memoized test: its memo, asked directly; for a substring literal, the memo `str`
+   * asks for long strings.
+   */
+  readonly memo: StringMemo | undefined;
+
+  constructor(
+    /** What the direct route does not read: kept apart, so a check's own object stays small. */
+    readonly shape: FieldShape,
+    leaf: number,
+    readonly lit: string,
+    readonly lower: string,
+    /** What a missing field gives. */
+    missing: boolean,
+    readonly str: (s: string) => boolean,
+  ) {
+    const segs = shape.segs;
+    this.k0 = segs[0] as string;
+    this.k1 = segs.length === 2 ? segs[1] : undefined;
+    this.d0 = segs.length === 2 ? shape.dotted[0]?.[0] : undefined;
+    this.flags = leaf | (missing ? FLAG_MISSING : 0) | (segs.length > 2 ? FLAG_DEEP : 0);
+    this.memo = leaf === LEAF_CONTAINS ? longMemoOf(str) : leaf === LEAF_STR ? memoOf(str) : undefined;
+  }
+
+  get leaf(): number {
+    return this.flags & LEAF_MASK;
+  }
+  get missing(): boolean {
+    return (this.flags & FLAG_MISSING) !== 0;
+  }
+  get path(): FieldPath {
+    return this.shape.path;
+  }
+  get pred(): LeafPred {
+    return this.shape.pred;
+  }
+
+  /** A new FieldCheck with the same data (for a candidate list's own copy, ruleset.ts). */
+  copy(): FieldCheck {
+    return new FieldCheck(this.shape, this.leaf, this.lit, this.lower, this.missing, this.str);
+  }
+
+  /**
+   * `path.some(s, pred, r)`. Keys are read plainly first; only a value found is checked to be the
+   * object's own (never an inherited one). An absent key, or an own key holding undefined, is the field
+   * missing either way. A literal dotted key holding undefined would add a missing branch to the
+   * general walk's answer: that changes nothing when a missing field fails the test (`missing` false),
+   * else it is checked.
+   */
+  check(s: unknown, r: unknown): boolean {
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) return this.general(s, r);
+    const flags = this.flags;
+    const missing = (flags & FLAG_MISSING) !== 0;
+    let v: unknown;
+    const k1 = this.k1;
+    if ((flags & FLAG_DEEP) !== 0) {
+      v = this.shape.walk(s, missing);
+      if (v === WALK_GENERAL) return this.general(s, r);
+      if (v === undefined) return missing;
+    } else if (k1 === undefined) {
+      const k = this.k0;
+      v = (s as Record<string, unknown>)[k];
+      if (v === undefined || !hasOwnProp(s, k)) return missing;
+    } else {
+      const d0 = this.d0 as string;
+      if ((s as Record<string, unknown>)[d0] !== undefined || (missing && hasOwnProp(s, d0))) {
+        return this.general(s, r);
+      }
+      const k0 = this.k0;
+      const v0 = (s as Record<string, unknown>)[k0];
+      if (v0 === undefined || !hasOwnProp(s, k0)) return missing;
+      if (typeof v0 !== 'object' || v0 === null) return missing;
+      if (Array.isArray(v0)) return this.general(s, r);
+      v = (v0 as Record<string, unknown>)[k1];
+      if (v === undefined || !hasOwnProp(v0, k1)) return missing;
+    }
+    if (typeof v === 'string') {
+      const leaf = flags & LEAF_MASK;
+      const memo = this.memo;
+      if (memo !== undefined && (leaf === LEAF_STR || v.length >= SHORT_SCAN)) return memo.get(v);
+      return leafTest(leaf, v, this.lit, this.lower, this.str);
+    }
+    return Array.isArray(v) ? this.general(s, r) : this.shape.pred(v, r);
+  }
+
+  /** The general walk. */
+  private general(s: unknown, r: unknown): boolean {
+    return this.shape.path.some(s, this.shape.pred, r);
+  }
+}
+
+const LEAF_MASK = 7;
+const FLAG_MISSING = 8;
+const FLAG_DEEP = 16;
+
+/** A field check's path, its dotted keys and its test of any value: what its direct route reads rarely. */
+export class FieldShape {
+  constructor(
+    readonly segs: readonly string[],
+    /** By level, the literal dotted keys that could stand for part of the path. */
+    readonly dotted: readonly (readonly string[])[],
+    readonly pred: LeafPred,
+    readonly path: FieldPath,
+  ) {}
+
+  /**
+   * The value at a path of three or four segments under the object `s`, read as FieldCheck reads one
+   * or two: undefined when the field is missing, WALK_GENERAL where only the general walk can tell
+   * (an array on the way, a dotted key).
+   */
+  walk(s: object, missing: boolean): unknown {
+    const segs = this.segs;
+    const dotted = this.dotted;
+    let cur: unknown = s;
+    for (let i = 0; i < segs.length; i++) {
+      if (typeof cur !== 'object' || cur === null) return undefined;
+      if (Array.isArray(cur)) return WALK_GENERAL;
+      const keys = dotted[i] as readonly string[];
+      for (let j = 0; j < keys.length; j++) {
+        const dk = keys[j] as string;
+        if ((cur as Record<string, unknown>)[dk] !== undefined || (missing && hasOwnProp(cur, dk))) {
+          return WALK_GENERAL;
+        }
+      }
+      const k = segs[i] as string;
+      const v = (cur as Record<string, unknown>)[k];
+      if (v === undefined || !hasOwnProp(cur, k)) return undefined;
+      cur = v;
+    }
+    return cur;
+  }
+}
+
+/** What FieldCheck's walk returns where only the general walk can tell. */
+const WALK_GENERAL: unique symbol = Symbol('general walk');
+
+/** The FieldCheck behind a field test made by {@link fused}, when it has one. */
+const fieldChecks = new WeakMap<FieldTest, FieldCheck>();
+
+/**
+ * The FieldCheck a predicate is, when it is exactly one field test called on the record (`test(r)`):
+ * what a one-item selection compiles to.
+ */
+export function fieldCheckOf(test: ((record: never) => boolean) | undefined): FieldCheck | undefined {
+  return test === undefined ? undefined : fieldChecks.get(test as unknown as FieldTest);
+}
+
 /**
  * `path.some(scope, pred, root)`, with a direct route for what records mostly hold: plain objects down
- * the path (no array on the way, no literal dotted key) and a string at the end, tested by `str`. A
- * branch that ends early is `pred(undefined)`; anything else (arrays, numbers, objects, dotted keys)
- * takes the general walk, so the result is always the same.
+ * the path (no array on the way, no literal dotted key) and a string at the end, tested by `str` (which
+ * must agree with `pred` on strings) — or, for a single plain literal (`literal`), by the same comparison
+ * `str` makes, in place; any other value at the end but an array is `pred` of it, as the walk would
+ * have it. A branch that ends early is `pred(undefined)`; arrays and dotted keys take the general walk,
+ * so the result is always the same. Paths of up to four segments are a {@link FieldCheck}: data run by
+ * shared code, which the rule index can judge a candidate from directly.
  */
-function fused(path: FieldPath, pred: LeafPred, str: (s: string) => boolean): FieldTest {
-  const segs = path.name.split('.');
+function fused(
+  path: FieldPath,
+  pred: LeafPred,
+  str: (s: string) => boolean,
+  literal?: { mode: MatchMode; lit: string },
+): FieldTest {
+  const segs = path.name.split('.').map(internKey);
   const n = segs.length;
   if (n > 4) return (s, r) => path.some(s, pred, r);
   // Literal dotted keys that could stand for part of the path, by level (checked absent on the route).
   const dotted: string[][] = segs.map((_, i) => {
     const out: string[] = [];
-    for (let j = i + 1; j < n; j++) out.push(segs.slice(i, j + 1).join('.'));
+    for (let j = i + 1; j < n; j++) out.push(internKey(segs.slice(i, j + 1).join('.')));
     return out;
   });
-  const general: FieldTest = (s, r) => path.some(s, pred, r);
   // What a missing field gives (the value tests here do not read the record for it).
   const missing = pred(undefined, undefined);
-  if (n === 1) {
-    const k = segs[0] as string;
-    return (s, r) => {
-      if (typeof s !== 'object' || s === null || Array.isArray(s)) return general(s, r);
-      if (!hasOwnProp(s, k)) return missing;
-      const v = (s as Record<string, unknown>)[k];
-      return typeof v === 'string' ? str(v) : general(s, r);
-    };
-  }
-  return (s, r) => {
-    let cur: unknown = s;
-    for (let i = 0; i < n; i++) {
-      if (typeof cur !== 'object' || cur === null) return i === 0 ? general(s, r) : missing;
-      if (Array.isArray(cur)) return general(s, r);
-      const keys = dotted[i] as string[];
-      for (let j = 0; j < keys.length; j++) if (hasOwnProp(cur, keys[j] as string)) return general(s, r);
-      const k = segs[i] as string;
-      if (!hasOwnProp(cur, k)) return missing;
-      cur = (cur as Record<string, unknown>)[k];
-    }
-    return typeof cur === 'string' ? str(cur) : general(s, r);
-  };
+  const leaf =
+    literal === undefined
+      ? LEAF_STR
+      : literal.mode === 'exact'
+        ? LEAF_EXACT
+        : literal.mode === 'contains'
+          ? LEAF_CONTAINS
+          : literal.mode === 'startswith'
+            ? LEAF_STARTS
+            : LEAF_ENDS;
+  const lit = literal?.lit ?? '';
+  const lower = lit.toLowerCase();
+  const check = new FieldCheck(new FieldShape(segs, dotted, pred, path), leaf, lit, lower, missing, str);
+  const test: FieldTest = (s, r) => check.check(s, r);
+  fieldChecks.set(test, check);
+  return test;
 }
 
 /**
@@ -598,8 +800,10 @@ function compileItemOnce(
       return undefined;
     }
     const present: LeafPred = (x) => x !== undefined;
+    // A string is present: the direct route answers for it as the general walk does.
+    const some = fused(path, present, () => true);
     const want = v.value;
-    return { field, test: want ? (s, r) => path.some(s, present, r) : (s, r) => !path.some(s, present, r) };
+    return { field, test: want ? some : (s, r) => !some(s, r) };
   }
 
   if (mods.cidr) {
@@ -635,7 +839,13 @@ function compileItemOnce(
     const pred: LeafPred = (x) => x === undefined || x === null || eq(x);
     // Present, non-null, and no value at the path equals any listed value.
     const present: LeafPred = (x) => x !== undefined && x !== null;
-    return { field, test: (s, r) => path.some(s, present, r) && !path.some(s, pred, r) };
+    const someValue = fused(path, present, () => true);
+    const strs = valueTests.map((t) => t.str);
+    const someEqual = fused(path, pred, (x) => {
+      for (let k = 0; k < strs.length; k++) if ((strs[k] as (s: string) => boolean)(x)) return true;
+      return false;
+    });
+    return { field, test: (s, r) => someValue(s, r) && !someEqual(s, r) };
   }
 
   // What the event-source/name index may use: plain ASCII values (matched ASCII-case-insensitively).
@@ -654,7 +864,8 @@ function compileItemOnce(
       return true;
     };
   } else {
-    test = fused(path, anyOf(tests) as LeafPred, combineStrings(valueTests));
+    const only = valueTests.length === 1 ? (valueTests[0] as ValueTest).literal : undefined;
+    test = fused(path, anyOf(tests) as LeafPred, combineStrings(valueTests), only);
   }
   return plainValues ? { field, test, plainValues } : { field, test };
 }
