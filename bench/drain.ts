@@ -20,7 +20,7 @@ import { BUNDLED_RULES_DIR, loadRuleDirs } from '../rules/loader.js';
 import { EMAIL_DOMAIN, ENGINEERS } from './inputs.js';
 import { type BenchResult, figure, perSecond, rate } from './report.js';
 import type { BenchContext } from './timing.js';
-import { mixedWorkload } from './workload.js';
+import { mixedWorkload, type Workload } from './workload.js';
 import { ALERT_CHANNEL, startWorld, type World, type WorldRecords } from './world.js';
 
 export const RECEIVERS = 4;
@@ -102,7 +102,7 @@ export function secbotEnv(
     PAGERDUTY_ROUTING_KEY: e.routingKey,
     PAGERDUTY_EVENTS_URL: e.pagerDutyUrl,
     SECBOT_EMAIL_DOMAIN: EMAIL_DOMAIN,
-    SECBOT_LOG_LEVEL: 'error',
+    SECBOT_LOG_LEVEL: process.env.SECBOT_BENCH_LOG_LEVEL ?? 'error',
     SECBOT_DATA_DIR: dataDir,
     SECBOT_AUDIT_FILE: join(dataDir, 'audit.jsonl'),
     ...extra,
@@ -131,6 +131,7 @@ async function secbotDrain(
   try {
     await fill(secbot.queue, bodies);
     await world.clear(); // start-up calls (auth.test, Socket Mode) are not the drain's
+    const profiler = await startProfiler(process.env.SECBOT_BENCH_PROFILE);
     const t0 = performance.now();
     let runs = 0;
     // When the queue empties, seen from outside while the runs go on.
@@ -157,6 +158,7 @@ async function secbotDrain(
       if (runs > 1_000) throw new Error('drain benchmark: secbot does not settle');
     }
     const ms = performance.now() - t0;
+    await profiler?.stop();
     watching = false;
     await watcher;
     if (Number.isNaN(drainedMs)) drainedMs = ms;
@@ -173,6 +175,30 @@ async function secbotDrain(
     await secbot.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The eventIDs of a workload's alert calls. */
+const alertCallsOf = (w: Workload): string[] =>
+  [...w.actions].filter(([, a]) => a === 'alert').map(([id]) => id);
+
+/**
+ * With SECBOT_BENCH_PROFILE=<file.cpuprofile>, a CPU profile of this process over secbot's drain alone
+ * (not the fill or the bare drains); summarise it with `npx tsx bench/profile.ts <file>`.
+ */
+async function startProfiler(file: string | undefined): Promise<{ stop(): Promise<void> } | undefined> {
+  if (!file) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 
 export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
@@ -196,10 +222,23 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
   const world = await startWorld();
   try {
     await world.addUsers(engineers, EMAIL_DOMAIN);
+    // Untimed warm-up of both drains on other messages (a tenth as many, same mix): what is timed is
+    // their steady state, not V8 compiling the code paths or the first connections being opened.
+    const warm = mixedWorkload(bc.corpus, ruleSet, {
+      counts: { log: counts.log / 10, notify: counts.notify / 10, alert: counts.alert / 10 },
+      engineers,
+      seed: bc.seed + 1,
+      anchorMs: Date.now(),
+      spreadMs: 10 * 60_000,
+    });
+    bc.log(`drain: warm-up (${warm.records.length.toLocaleString('en')} other messages, untimed)`);
+    const warmBodies = warm.records.map((r) => JSON.stringify(toEventBridgeEvent(r)));
+    await bareDrain(warmBodies);
+    await secbotDrain(world, warmBodies, alertCallsOf(warm));
     bc.log('drain: bare drain (baseline)');
     const bare1 = await bareDrain(bodies);
     bc.log(`drain: secbot (${rate(perSecond(total, bare1.ms))} msg/s bare)`);
-    const alertCalls = [...workload.actions].filter(([, a]) => a === 'alert').map(([id]) => id);
+    const alertCalls = alertCallsOf(workload);
     const run = await secbotDrain(world, bodies, alertCalls);
     bc.log('drain: bare drain again');
     const bare2 = await bareDrain(bodies);

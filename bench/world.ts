@@ -65,7 +65,13 @@ export const slackUserId = (name: string) => `U0${name.toUpperCase()}`;
 /** Forks this module as the world process and waits for its endpoints. */
 export async function startWorld(): Promise<World> {
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve'], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env.SECBOT_BENCH_WORLD_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SECBOT_BENCH_WORLD_PROF}`]
+        : []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });

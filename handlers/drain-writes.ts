@@ -48,7 +48,7 @@ const JOIN_CONCURRENCY = 8;
 const FLUSH_AFTER_MS = 200;
 /** Items per BatchWriteItem, and such writes in flight at once. */
 const PER_WRITE = 25;
-const WRITE_CONCURRENCY = 4;
+const WRITE_CONCURRENCY = 8;
 
 export interface GroupWriter {
   /**

@@ -78,10 +78,13 @@ export const DEFAULT_DRAIN_OPTIONS: DrainOptions = {
 
 /** How long the committer waits for a group to fill while receivers are still receiving. */
 const GROUP_WAIT_MS = 1_000;
+/** With no group in hand, the committer takes this many messages (or what came within IDLE_GROUP_WAIT_MS). */
+const IDLE_GROUP = 500;
+const IDLE_GROUP_WAIT_MS = 200;
 /** Records decided between two turns of the event loop. */
 const YIELD_EVERY = 100;
-/** Groups in hand at once (one decided while another's writes are under way). */
-const GROUPS_IN_FLIGHT = 2;
+/** Groups in hand at once (one being decided while the writes and deletes of the others are under way). */
+const GROUPS_IN_FLIGHT = 3;
 
 export interface DrainReport {
   startedAt: Date;
@@ -263,9 +266,13 @@ export async function drainQueue(
       }
       // Let a group fill while receivers are still busy: fewer, larger writes.
       const firstAt = (inbox[0] as { receivedAt: number }).receivedAt;
-      if (receiving > 0 && inboxMessages < minGroup && Date.now() - firstAt < GROUP_WAIT_MS) {
+      // With no group in hand, a smaller group sooner: nothing else is being decided meanwhile.
+      const idle = inFlight.size === 0;
+      const fill = idle ? Math.min(minGroup, IDLE_GROUP) : minGroup;
+      const waitMs = idle ? IDLE_GROUP_WAIT_MS : GROUP_WAIT_MS;
+      if (receiving > 0 && inboxMessages < fill && Date.now() - firstAt < waitMs) {
         await new Promise<void>((r) => {
-          const t = setTimeout(r, GROUP_WAIT_MS - (Date.now() - firstAt));
+          const t = setTimeout(r, waitMs - (Date.now() - firstAt));
           wakeCommitter = () => {
             clearTimeout(t);
             r();

@@ -3,10 +3,12 @@
  * everything along — questions to send or update, deadlines to expire, alerts to post and pages to
  * (re)send. Every step writes its intent before its side effect and is safe to repeat.
  */
+
 import type { Logger } from 'pino';
 import type { AuditTrail } from '../audit/trail.js';
 import type { Pager } from '../integrations/pagerduty.js';
 import { crashPoint } from '../lib/crash-points.js';
+import { mapLimit } from '../lib/limit.js';
 import { AlreadyDecidedError } from '../store/errors.js';
 import type { ChannelOutcome, Store } from '../store/store.js';
 import type { AlertItem, MessageRef, Verification } from '../store/types.js';
@@ -40,7 +42,7 @@ const PAGE_LEASE_MS = 30_000;
 /** The alert outbox is worked by one replica at a time, under this lease. */
 const OUTBOX_LEASE = 'sweep#pages';
 /** Alerts posted and paged at once, and questions sent at once. */
-const SWEEP_CONCURRENCY = 8;
+const SWEEP_CONCURRENCY = 16;
 /**
  * While the drain left a backlog, a question opened this recently is held back: more calls of the
  * same burst are probably still on the queue, and one DM that shows them all beats a DM and its edits.
@@ -50,20 +52,6 @@ export const BACKLOG_HOLD_MS = 60_000;
 export interface SweepOptions {
   /** The drain stopped on its time budget with messages left: hold fresh questions (BACKLOG_HOLD_MS). */
   backlog?: boolean;
-}
-
-/** Runs `fn` over `items`, `concurrency` at a time. */
-async function eachLimit<T>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++] as T);
-    }),
-  );
 }
 
 export interface SweepReport {
@@ -106,7 +94,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
   // 1. Questions: deadlines first (fail closed), then DMs to send and to update (a few at a time).
   const open = await deps.store.listVerifications('OPEN', { limit: 500 });
   const staleMs = deps.staleSendMs ?? 120_000;
-  await eachLimit(open, SWEEP_CONCURRENCY, async (v) => {
+  await mapLimit(open, SWEEP_CONCURRENCY, async (v) => {
     await guard(`verification ${v.id}`, async () => {
       const now = clock();
       // Held back while the drain left a backlog (its deadline is far: the hold is a tenth of it).
@@ -202,7 +190,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
       for (const a of listed) seen.add(a.id);
       // Read again (strongly consistent; the listing is an index): another replica may have finished some.
       const alerts = owner ? await deps.store.getAlerts(listed.map((a) => a.id)) : listed;
-      await eachLimit(
+      await mapLimit(
         alerts.filter((a) => a.pageStatus === 'pending'),
         SWEEP_CONCURRENCY,
         (listedAlert) =>

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import { type Logger, pino } from 'pino';
 import { SecbotError } from '../lib/errors.js';
+import { mapLimit } from '../lib/limit.js';
 
 export interface QueueMessage {
   id: string;
@@ -90,6 +91,8 @@ export class QueueError extends SecbotError {
 
 /** SQS's limits (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-messages.html). */
 export const MAX_BATCH_ENTRIES = 10;
+/** DeleteMessageBatch requests in flight at once for one deleteBatch call. */
+const DELETES_IN_FLIGHT = 4;
 export const MAX_BATCH_BYTES = 256 * 1024;
 const MAX_WAIT_SECONDS = 20;
 const MAX_VISIBILITY_SECONDS = 43_200;
@@ -187,15 +190,19 @@ export function createSqsQueue(opts: SqsQueueOptions): Queue {
       const unique = [...new Map(messages.map((m) => [m.id, m])).values()];
       const deleted: string[] = [];
       const failed: { id: string; reason: string }[] = [];
-      for (const batch of chunk(unique, MAX_BATCH_ENTRIES)) {
-        const out = await wrap('DeleteMessageBatch', url, () =>
+      // A few batches in flight: a group's deletes are on the path from its decisions to its next group.
+      const outs = await mapLimit(chunk(unique, MAX_BATCH_ENTRIES), DELETES_IN_FLIGHT, async (batch) => ({
+        batch,
+        out: await wrap('DeleteMessageBatch', url, () =>
           client.send(
             new DeleteMessageBatchCommand({
               QueueUrl: url,
               Entries: batch.map((m, i) => ({ Id: String(i), ReceiptHandle: m.receiptHandle })),
             }),
           ),
-        );
+        ),
+      }));
+      for (const { batch, out } of outs) {
         const ok = new Set((out.Successful ?? []).map((s) => s.Id));
         const bad = new Map(
           (out.Failed ?? []).map((f) => [f.Id, `${f.Code ?? 'error'}: ${f.Message ?? ''}`]),

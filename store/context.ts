@@ -1,4 +1,5 @@
 /** What every part of the DynamoDB store shares: the client, the table, error mapping, paging. */
+
 import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
@@ -10,6 +11,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import type { Logger } from 'pino';
+import { mapLimit } from '../lib/limit.js';
 import { StoreError } from './errors.js';
 import { fromItem, type Item, toItem } from './marshal.js';
 import type { Transition } from './types.js';
@@ -200,24 +202,6 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Run `fn` over `items` with at most `concurrency` in flight, keeping order. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  concurrency: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
-
 /** Read helpers for unmarshalled items (the table is ours, but never trust a shape blindly). */
 export const read = {
   str(raw: Record<string, unknown>, k: string): string | undefined {
@@ -269,3 +253,5 @@ export function lastTransitionToken(raw: Record<string, unknown>): string | unde
 export function iso(d: Date | string): string {
   return typeof d === 'string' ? new Date(d).toISOString() : d.toISOString();
 }
+
+export { mapLimit };

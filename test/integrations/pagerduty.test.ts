@@ -1,4 +1,4 @@
-// The PagerDuty pager against a local Events API v2 endpoint over loopback, with global fetch.
+// The PagerDuty pager against a local Events API v2 endpoint over loopback, with node:http.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
@@ -186,7 +186,7 @@ describe('createPagerDutyPager', () => {
       source: 'secbot',
     });
     assert.ok(!r.ok && r.retryable, JSON.stringify(r));
-    assert.match(!r.ok ? r.reason : '', /network error: fetch failed \(ECONNREFUSED\)/);
+    assert.match(!r.ok ? r.reason : '', /network error: connect ECONNREFUSED .*\(ECONNREFUSED\)/);
   });
 
   it('no answer within timeoutMs is retryable', async () => {
