@@ -116,7 +116,7 @@ export function benchDataDir(): string {
   return dir;
 }
 
-async function secbotDrain(
+export async function secbotDrain(
   world: World,
   bodies: readonly string[],
   alertCalls: readonly string[],

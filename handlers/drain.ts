@@ -345,11 +345,22 @@ export async function drainQueue(
         if (m.receiveCount > 1) for (const r of recordsByMessage.get(m.id) ?? []) redelivered.add(r.eventID);
       }
       report.records += unique.size;
-      // Redeliveries (decided already) and records another drainer holds a live claim on.
-      const known =
+      // Redeliveries (decided already) and records another drainer holds a live claim on. The rules
+      // are applied while the store answers (deciding has no effect; what follows a decision waits).
+      const checking =
         unique.size > 0
-          ? await deps.store.checkEvents([...unique.keys()], owner, clock())
-          : new Map<string, string>();
+          ? deps.store.checkEvents([...unique.keys()], owner, clock())
+          : Promise.resolve(new Map<string, string>());
+      const decisions = new Map<string, Decision>();
+      for (const record of unique.values()) {
+        if (deciding.has(record.eventID)) continue;
+        try {
+          decisions.set(record.eventID, decideNow(record));
+        } catch {
+          // decided again below, where a failure is reported with its record
+        }
+      }
+      const known = await checking;
       const outcomes = new Map<string, Outcome>();
       const toDecide: CloudTrailRecord[] = [];
       for (const record of unique.values()) {
@@ -376,7 +387,7 @@ export async function drainQueue(
         const done = tracked[i] as { started(): void; settled(): void };
         done.started();
         decided.push(
-          decideAndStore(record, redelivered.has(record.eventID))
+          decideAndStore(record, redelivered.has(record.eventID), decisions.get(record.eventID))
             .then((outcome) => {
               if (outcome === 'duplicate') report.duplicates++;
               outcomes.set(record.eventID, outcome);
@@ -433,10 +444,18 @@ export async function drainQueue(
     }
   }
 
-  async function decideAndStore(record: CloudTrailRecord, redelivered: boolean): Promise<Outcome> {
+  function decideNow(record: CloudTrailRecord): Decision {
+    return decide(record, deps.ruleSet, { now: clock(), policy: deps.policy, silences: lookup, stageOf });
+  }
+
+  async function decideAndStore(
+    record: CloudTrailRecord,
+    redelivered: boolean,
+    decided?: Decision,
+  ): Promise<Outcome> {
     const now = clock();
     try {
-      const decision = decide(record, deps.ruleSet, { now, policy: deps.policy, silences: lookup, stageOf });
+      const decision = decided ?? decideNow(record);
       let verificationId: string | undefined;
       let alertId: string | undefined;
       if (decision.action === 'notify') {

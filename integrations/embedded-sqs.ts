@@ -16,7 +16,7 @@
 
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueUrlCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
 import { createRequestHandler } from 'local-aws-sqs';
 import { ensureQueue, QueueError, type SqsQueueOptions } from './queue.js';
 
@@ -37,7 +37,16 @@ const DUMMY_CREDENTIALS = { accessKeyId: 'embedded', secretAccessKey: 'embedded'
 
 /** An SDK client for an embedded queue started by another process (`secbot enqueue` → a running `npm start`). */
 export function embeddedSqsClient(endpoint: string): SQSClient {
-  return new SQSClient({ endpoint, region: REGION, credentials: DUMMY_CREDENTIALS });
+  return new SQSClient(embeddedClientConfig(endpoint));
+}
+
+/**
+ * The SDK configuration for the embedded queue: its dummy credentials, and no MD5 check of the bodies
+ * it returns (over loopback from a server in this machine there is no transit to guard; clients of
+ * real SQS keep the check).
+ */
+function embeddedClientConfig(endpoint: string): SQSClientConfig {
+  return { endpoint, region: REGION, credentials: DUMMY_CREDENTIALS, md5: false };
 }
 
 /**
@@ -83,7 +92,7 @@ export async function startEmbeddedSqs(
   const port = (server.address() as AddressInfo).port;
   service.PORT = port;
   const endpoint = `http://${host}:${port}`;
-  const client = new SQSClient({ region: REGION, endpoint, credentials: DUMMY_CREDENTIALS });
+  const client = new SQSClient(embeddedClientConfig(endpoint));
 
   let stopped: Promise<void> | undefined;
   const stop = () => {
