@@ -91,135 +91,155 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
     }
   };
 
-  // 1. Questions: deadlines first (fail closed), then DMs to send and to update (a few at a time).
-  const open = await deps.store.listVerifications('OPEN', { limit: 500 });
-  const staleMs = deps.staleSendMs ?? 120_000;
-  await mapLimit(open, SWEEP_CONCURRENCY, async (v) => {
-    await guard(`verification ${v.id}`, async () => {
-      const now = clock();
-      // Held back while the drain left a backlog (its deadline is far: the hold is a tenth of it).
-      if (
-        opts.backlog &&
-        (v.dmStatus === 'pending' || v.needsUpdate) &&
-        now.getTime() - Date.parse(v.createdAt) < backlogHold(v)
-      )
-        return;
-      if (v.dmStatus === 'pending' && (await deps.store.findOpenVerification(v.engineerKey))?.id !== v.id) {
-        // Not (yet) the engineer's open verification: its creator is between writing it and taking the
-        // lock, or died there (its call is redelivered and lands elsewhere). Never ask or escalate it.
+  /** 1. Questions: deadlines first (fail closed), then DMs to send and to update. The alerts it raises. */
+  const askAndEscalate = async (): Promise<number> => {
+    const escalatedBefore = report.escalated;
+    const open = await deps.store.listVerifications('OPEN', { limit: 500 });
+    const staleMs = deps.staleSendMs ?? 120_000;
+    await mapLimit(open, SWEEP_CONCURRENCY, async (v) => {
+      await guard(`verification ${v.id}`, async () => {
+        const now = clock();
+        // Held back while the drain left a backlog (its deadline is far: the hold is a tenth of it).
         if (
-          now.getTime() - Date.parse(v.createdAt) > staleMs &&
-          (await deps.store.discardUnlockedVerification(v.id))
-        ) {
-          deps.logger.warn(`sweep: discarded verification ${v.id}, left unlocked by a crashed drain`);
+          opts.backlog &&
+          (v.dmStatus === 'pending' || v.needsUpdate) &&
+          now.getTime() - Date.parse(v.createdAt) < backlogHold(v)
+        )
+          return;
+        if (v.dmStatus === 'pending' && (await deps.store.findOpenVerification(v.engineerKey))?.id !== v.id) {
+          // Not (yet) the engineer's open verification: its creator is between writing it and taking the
+          // lock, or died there (its call is redelivered and lands elsewhere). Never ask or escalate it.
+          if (
+            now.getTime() - Date.parse(v.createdAt) > staleMs &&
+            (await deps.store.discardUnlockedVerification(v.id))
+          ) {
+            deps.logger.warn(`sweep: discarded verification ${v.id}, left unlocked by a crashed drain`);
+          }
+          return;
         }
-        return;
-      }
-      if (Date.parse(v.deadline) <= now.getTime()) {
-        if (
-          await escalateVerification(deps, v, { kind: 'no_answer', by: 'sweep', at: now, from: ['OPEN'] })
-        ) {
-          report.escalated++;
+        if (Date.parse(v.deadline) <= now.getTime()) {
+          if (
+            await escalateVerification(deps, v, { kind: 'no_answer', by: 'sweep', at: now, from: ['OPEN'] })
+          ) {
+            report.escalated++;
+          }
+          return;
         }
-        return;
-      }
-      if (v.dmStatus === 'failed') {
+        if (v.dmStatus === 'failed') {
+          if (
+            await escalateVerification(deps, v, {
+              kind: 'dm_failed',
+              detail: v.dmError,
+              by: 'sweep',
+              at: now,
+              from: ['OPEN'],
+            })
+          ) {
+            report.escalated++;
+          }
+          return;
+        }
+        const staleSend = v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > staleMs;
+        if (v.dmStatus === 'pending' || staleSend) {
+          if ((await sendQuestion(deps, v, now)) === 'sent') report.questionsSent++;
+        } else if (v.dmStatus === 'sent' && v.needsUpdate) {
+          await refreshQuestion(deps, v, now);
+          report.questionsUpdated++;
+        }
+      });
+    });
+    // A DUO_PENDING verification past its deadline was never answered by Duo (or its poller died).
+    for (const v of await deps.store.listVerifications('DUO_PENDING', { dueBefore: clock(), limit: 200 })) {
+      await guard(`verification ${v.id}`, async () => {
         if (
           await escalateVerification(deps, v, {
-            kind: 'dm_failed',
-            detail: v.dmError,
+            kind: 'duo_timeout',
             by: 'sweep',
-            at: now,
-            from: ['OPEN'],
+            at: clock(),
+            from: ['DUO_PENDING'],
           })
         ) {
           report.escalated++;
         }
-        return;
-      }
-      const staleSend = v.dmStatus === 'sending' && now.getTime() - Date.parse(v.updatedAt) > staleMs;
-      if (v.dmStatus === 'pending' || staleSend) {
-        if ((await sendQuestion(deps, v, now)) === 'sent') report.questionsSent++;
-      } else if (v.dmStatus === 'sent' && v.needsUpdate) {
-        await refreshQuestion(deps, v, now);
-        report.questionsUpdated++;
-      }
+      });
+    }
+    let recovered = 0;
+    await guard('escalation recovery', async () => {
+      recovered = await ensureEscalationAlerts(deps, clock());
     });
-  });
-  // A DUO_PENDING verification past its deadline was never answered by Duo (or its poller died).
-  for (const v of await deps.store.listVerifications('DUO_PENDING', { dueBefore: clock(), limit: 200 })) {
-    await guard(`verification ${v.id}`, async () => {
-      if (
-        await escalateVerification(deps, v, {
-          kind: 'duo_timeout',
-          by: 'sweep',
-          at: clock(),
-          from: ['DUO_PENDING'],
-        })
-      ) {
-        report.escalated++;
-      }
-    });
-  }
-  await guard('escalation recovery', async () => {
-    await ensureEscalationAlerts(deps, clock());
-  });
+    return report.escalated - escalatedBefore + recovered;
+  };
 
-  // 2. Alerts: post in the channel, then page, until PagerDuty accepts. Replicas sweep the same outbox:
-  // one works it at a time, under a lease, so no alert is posted or paged twice.
-  const owner = deps.owner;
-  if (owner && !(await deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock()))) return report;
-  let lost = false;
-  const heartbeat = owner
-    ? setInterval(() => {
-        deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock()).then(
-          (held) => {
-            if (!held) lost = true; // another replica has the outbox: start nothing more
-          },
-          () => undefined,
+  const workOutbox = async (): Promise<void> => {
+    // 2. Alerts: post in the channel, then page, until PagerDuty accepts. Replicas sweep the same outbox:
+    // one works it at a time, under a lease, so no alert is posted or paged twice.
+    const owner = deps.owner;
+    if (owner && !(await deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock()))) return;
+    let lost = false;
+    const heartbeat = owner
+      ? setInterval(() => {
+          deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock()).then(
+            (held) => {
+              if (!held) lost = true; // another replica has the outbox: start nothing more
+            },
+            () => undefined,
+          );
+        }, PAGE_LEASE_MS / 3)
+      : undefined;
+    heartbeat?.unref();
+    try {
+      const pagesSent = { n: 0 };
+      const seen = new Set<string>();
+      while (!lost) {
+        const listed = (await deps.store.listDuePages(clock(), 200)).filter((a) => !seen.has(a.id));
+        if (listed.length === 0) break;
+        for (const a of listed) seen.add(a.id);
+        // Read again (strongly consistent; the listing is an index): another replica may have finished
+        // some. A burst's open alert is read by sealing it: the seal answers with the whole alert.
+        const open = (a: AlertItem) => a.burst === true && !a.sealed;
+        const settled = listed.filter((a) => !open(a));
+        const reread = new Map(
+          (owner && settled.length > 0 ? await deps.store.getAlerts(settled.map((a) => a.id)) : settled).map(
+            (a) => [a.id, a],
+          ),
         );
-      }, PAGE_LEASE_MS / 3)
-    : undefined;
-  heartbeat?.unref();
-  try {
-    const pagesSent = { n: 0 };
-    const seen = new Set<string>();
-    while (!lost) {
-      const listed = (await deps.store.listDuePages(clock(), 200)).filter((a) => !seen.has(a.id));
-      if (listed.length === 0) break;
-      for (const a of listed) seen.add(a.id);
-      // Read again (strongly consistent; the listing is an index): another replica may have finished some.
-      const alerts = owner ? await deps.store.getAlerts(listed.map((a) => a.id)) : listed;
-      await mapLimit(
-        alerts.filter((a) => a.pageStatus === 'pending'),
-        SWEEP_CONCURRENCY,
-        (listedAlert) =>
-          guard(`alert ${listedAlert.id}`, async () => {
-            if (lost) return;
-            // A burst's alert takes no more calls from here on: what is posted and paged is all of it.
-            const alert =
-              listedAlert.burst && !listedAlert.sealed
+        const due = listed.flatMap((a) => (open(a) ? [a] : (reread.get(a.id) ?? [])));
+        await mapLimit(
+          due.filter((a) => a.pageStatus === 'pending'),
+          SWEEP_CONCURRENCY,
+          (listedAlert) =>
+            guard(`alert ${listedAlert.id}`, async () => {
+              if (lost) return;
+              // A burst's alert takes no more calls from here on: what is posted and paged is all of it.
+              const alert = open(listedAlert)
                 ? await deps.store.sealAlert(listedAlert.id, clock())
                 : listedAlert;
-            let channel: ChannelOutcome | undefined;
-            if (alert.channelStatus === 'pending' || alert.channelStatus === 'failed') {
-              channel = await postAlert(deps, alert);
-              if (channel.channelStatus === 'sent') report.alertsPosted++;
-            }
-            const result = await pageAlert(deps, alert, clock(), channel);
-            if (result === 'sent') {
-              report.pagesSent++;
-              pagesSent.n++;
-            } else if (result === 'failed') report.pageFailures++;
-          }),
-      );
-      if (owner) await deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock());
+              if (alert.pageStatus !== 'pending') return; // finished meanwhile, by another replica
+              let channel: ChannelOutcome | undefined;
+              if (alert.channelStatus === 'pending' || alert.channelStatus === 'failed') {
+                channel = await postAlert(deps, alert);
+                if (channel.channelStatus === 'sent') report.alertsPosted++;
+              }
+              const result = await pageAlert(deps, alert, clock(), channel);
+              if (result === 'sent') {
+                report.pagesSent++;
+                pagesSent.n++;
+              } else if (result === 'failed') report.pageFailures++;
+            }),
+        );
+        if (owner) await deps.store.acquireLease(OUTBOX_LEASE, owner, PAGE_LEASE_MS, clock());
+      }
+      if (pagesSent.n > 0) await recordCounters(deps, clock(), { 'page.sent': pagesSent.n });
+    } finally {
+      clearInterval(heartbeat);
+      if (owner) await deps.store.releaseLease(OUTBOX_LEASE, owner).catch(() => false);
     }
-    if (pagesSent.n > 0) await recordCounters(deps, clock(), { 'page.sent': pagesSent.n });
-  } finally {
-    clearInterval(heartbeat);
-    if (owner) await deps.store.releaseLease(OUTBOX_LEASE, owner).catch(() => false);
-  }
+  };
+
+  // Questions and the alert outbox at once: they touch different items, and neither should wait.
+  const [raised] = await Promise.all([askAndEscalate(), workOutbox()]);
+  // An alert raised by an escalation meanwhile goes out in this sweep, not the next.
+  if (raised > 0) await workOutbox();
   return report;
 }
 
