@@ -134,17 +134,20 @@ export async function queryAll(
   return out.slice(0, Number.isFinite(limit) ? limit : undefined);
 }
 
-/** Strongly consistent BatchGetItem in chunks of 100, retrying unprocessed keys. */
+/** Strongly consistent BatchGetItem in chunks of 100, a few in flight, retrying unprocessed keys. */
 export async function batchGetRaw(
   ctx: StoreContext,
   operation: string,
   keyList: Record<string, string>[],
   now: Date = new Date(),
+  concurrency = 4,
 ): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for (let i = 0; i < keyList.length; i += 100) {
+  const chunks: Record<string, string>[][] = [];
+  for (let i = 0; i < keyList.length; i += 100) chunks.push(keyList.slice(i, i + 100));
+  await mapLimit(chunks, concurrency, async (chunk) => {
     let request: Record<string, KeysAndAttributes> | undefined = {
-      [ctx.table]: { Keys: keyList.slice(i, i + 100).map((k) => toItem(k)), ConsistentRead: true },
+      [ctx.table]: { Keys: chunk.map((k) => toItem(k)), ConsistentRead: true },
     };
     for (let round = 0; request && Object.keys(request).length > 0; round++) {
       if (round > 0) await sleep(Math.min(1000, 20 * 2 ** round));
@@ -161,7 +164,7 @@ export async function batchGetRaw(
         throw new StoreError(operation, new Error('unprocessed keys after 10 retries'));
       }
     }
-  }
+  });
   return out;
 }
 
