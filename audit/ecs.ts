@@ -16,16 +16,19 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      Object.defineProperty(out, k, {
-        value:
-          SECRET_KEY.test(k) && v !== null && typeof v !== 'object'
-            ? '[redacted]'
-            : redactSecrets(v, depth + 1),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      const v = (value as Record<string, unknown>)[k];
+      const kept =
+        SECRET_KEY.test(k) && v !== null && typeof v !== 'object'
+          ? '[redacted]'
+          : redactSecrets(v, depth + 1);
+      // A key named __proto__ (JSON.parse makes it an own property) is defined, not assigned: assigning
+      // would set the copy's prototype instead.
+      if (k === '__proto__') {
+        Object.defineProperty(out, k, { value: kept, enumerable: true, writable: true, configurable: true });
+      } else out[k] = kept;
     }
     return out;
   }

@@ -59,6 +59,18 @@ describe('ECS audit records', () => {
     });
   });
 
+  it('copies a __proto__ key from JSON as data: the copy keeps Object.prototype and the key', () => {
+    const parsed = JSON.parse('{"__proto__": {"isAdmin": true, "token": "abc"}, "a": {"__proto__": 1}}');
+    const copy = redactSecrets(parsed) as Record<string, any>;
+    assert.equal(Object.getPrototypeOf(copy), Object.prototype);
+    assert.equal(copy.isAdmin, undefined);
+    assert.ok(Object.hasOwn(copy, '__proto__'));
+    assert.equal(
+      JSON.stringify(copy),
+      '{"__proto__":{"isAdmin":true,"token":"[redacted]"},"a":{"__proto__":1}}',
+    );
+  });
+
   it('records staff actions with their actor', () => {
     const e = auditEvent({
       action: 'silence.create',
