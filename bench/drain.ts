@@ -116,7 +116,7 @@ export function benchDataDir(): string {
   return dir;
 }
 
-export async function secbotDrain(
+async function secbotDrain(
   world: World,
   bodies: readonly string[],
   alertCalls: readonly string[],

@@ -99,7 +99,7 @@ export function templatesOf(corpus: Corpus): Template[] {
 
 /** The corpus records that decode as CloudTrail records (as JSON text, so each use gets a fresh copy). */
 export function loadCorpus(dir = CORPUS_DIR): Corpus {
-  const files = ['public.jsonl', 'background.jsonl'].map((f) => `${dir}${f}`);
+  const files = corpusFiles(dir);
   const useCorpus = files.every((f) => existsSync(f));
   const records: CloudTrailRecord[] = [];
   const take = (value: unknown) => {
@@ -113,12 +113,21 @@ export function loadCorpus(dir = CORPUS_DIR): Corpus {
         take((JSON.parse(line) as { event?: unknown }).event);
       }
     }
-    return { records, source: '../shared/corpus (public.jsonl + background.jsonl)' };
+    return { records, source: corpusSource(dir) };
   }
   for (const line of readFileSync(SAMPLES, 'utf8').split('\n')) {
     if (line.trim() !== '') take(JSON.parse(line));
   }
-  return { records, source: 'samples/seed.jsonl (../shared/corpus is absent)' };
+  return { records, source: corpusSource(dir) };
+}
+
+const corpusFiles = (dir: string) => ['public.jsonl', 'background.jsonl'].map((f) => `${dir}${f}`);
+
+/** Where loadCorpus takes its records from, without reading them. */
+export function corpusSource(dir = CORPUS_DIR): string {
+  return corpusFiles(dir).every((f) => existsSync(f))
+    ? '../shared/corpus (public.jsonl + background.jsonl)'
+    : 'samples/seed.jsonl (../shared/corpus is absent)';
 }
 
 const ACCOUNTS = ['111122223333', '210987654321', '123456789012', '444455556666', '777788889999'];

@@ -11,7 +11,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SEED, loadCorpus } from './inputs.js';
+import { corpusSource, DEFAULT_SEED, loadCorpus } from './inputs.js';
 import { type BenchResult, machine, renderTable } from './report.js';
 import type { BenchContext } from './timing.js';
 
@@ -47,7 +47,6 @@ export async function runBenchmarks(
 ): Promise<{ report: RunReport; file: string; table: string }> {
   const started = new Date();
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
-  const corpus = loadCorpus();
   const results: BenchResult[] = [];
   const want = (b: BenchName) => opts.only.includes(b);
   // Each group in a process of its own: what one leaves in the heap (300,000 lines, a million-record
@@ -63,7 +62,7 @@ export async function runBenchmarks(
     durationMs: Date.now() - started.getTime(),
     quick: opts.quick,
     seed: opts.seed,
-    corpus: corpus.source,
+    corpus: corpusSource(),
     machine: machine(),
     results,
     allOk: results.every((r) => r.figures.every((f) => f.ok !== false)),

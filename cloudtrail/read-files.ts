@@ -411,6 +411,18 @@ class InputSplitter {
     );
   }
 
+  /** The next line is longer than the cap: a failure names it (what is read of it is dropped). */
+  private lineTooLong(out: InputUnit[]): void {
+    this.lineNo++;
+    out.push(
+      this.items({
+        source: this.source,
+        line: this.lineNo,
+        result: tooLarge(`line longer than ${this.maxDocument} bytes`),
+      }),
+    );
+  }
+
   private items(...items: InputItem[]): ItemBatch {
     return { kind: 'items', items };
   }
@@ -427,14 +439,7 @@ class InputSplitter {
         this.pending += piece.length;
         if (this.pending > this.maxDocument) {
           // One line longer than the cap before anything else: report it, and read no more.
-          this.lineNo++;
-          out.push(
-            this.items({
-              source: this.source,
-              line: this.lineNo,
-              result: tooLarge(`line longer than ${this.maxDocument} bytes`),
-            }),
-          );
+          this.lineTooLong(out);
           this.state = 'done';
         }
         return;
@@ -484,14 +489,7 @@ class InputSplitter {
       if (this.used > this.partial) this.emitLines(this.used - this.partial, out);
       this.used = 0;
       this.partial = 0;
-      this.lineNo++;
-      out.push(
-        this.items({
-          source: this.source,
-          line: this.lineNo,
-          result: tooLarge(`line longer than ${this.maxDocument} bytes`),
-        }),
-      );
+      this.lineTooLong(out);
       this.overlong = true;
       return;
     }
@@ -560,14 +558,7 @@ class InputSplitter {
       this.rest += text;
       if (this.rest.length > this.maxDocument) {
         // One line longer than the cap: report it, and read no more.
-        this.lineNo++;
-        out.push(
-          this.items({
-            source: this.source,
-            line: this.lineNo,
-            result: tooLarge(`line longer than ${this.maxDocument} bytes`),
-          }),
-        );
+        this.lineTooLong(out);
         this.state = 'done';
       }
       return;

@@ -196,14 +196,14 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
         for (const a of listed) seen.add(a.id);
         // Read again (strongly consistent; the listing is an index): another replica may have finished
         // some. A burst's open alert is read by sealing it: the seal answers with the whole alert.
-        const open = (a: AlertItem) => a.burst === true && !a.sealed;
-        const settled = listed.filter((a) => !open(a));
+        const unsealedBurst = (a: AlertItem) => a.burst === true && !a.sealed;
+        const settled = listed.filter((a) => !unsealedBurst(a));
         const reread = new Map(
           (owner && settled.length > 0 ? await deps.store.getAlerts(settled.map((a) => a.id)) : settled).map(
             (a) => [a.id, a],
           ),
         );
-        const due = listed.flatMap((a) => (open(a) ? [a] : (reread.get(a.id) ?? [])));
+        const due = listed.flatMap((a) => (unsealedBurst(a) ? [a] : (reread.get(a.id) ?? [])));
         await mapLimit(
           due.filter((a) => a.pageStatus === 'pending'),
           SWEEP_CONCURRENCY,
@@ -211,7 +211,7 @@ export async function sweep(deps: SweepDeps, opts: SweepOptions = {}): Promise<S
             guard(`alert ${listedAlert.id}`, async () => {
               if (lost) return;
               // A burst's alert takes no more calls from here on: what is posted and paged is all of it.
-              const alert = open(listedAlert)
+              const alert = unsealedBurst(listedAlert)
                 ? await deps.store.sealAlert(listedAlert.id, clock())
                 : listedAlert;
               if (alert.pageStatus !== 'pending') return; // finished meanwhile, by another replica

@@ -256,5 +256,3 @@ export function lastTransitionToken(raw: Record<string, unknown>): string | unde
 export function iso(d: Date | string): string {
   return typeof d === 'string' ? new Date(d).toISOString() : d.toISOString();
 }
-
-export { mapLimit };

@@ -1,12 +1,12 @@
 /** Event claims: the two-phase, lease-based dedupe of CloudTrail eventIDs. */
 import { DeleteItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { mapLimit } from '../lib/limit.js';
 import {
   attempt,
   batchGetRaw,
   batchWriteRaw,
   CONDITION_FAILED,
   getRaw,
-  mapLimit,
   nowSeconds,
   read,
   type StoreContext,

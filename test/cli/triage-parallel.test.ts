@@ -5,7 +5,6 @@
  * the items a plain line-by-line reading gives.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +23,7 @@ import {
   readCloudTrailInputs,
   readCloudTrailUnits,
 } from '../../cloudtrail/read-files.js';
-import { REPO } from '../helpers/cli.js';
+import { runNode } from '../helpers/cli.js';
 import { makeRecord } from '../helpers/events.js';
 
 let dir = '';
@@ -207,21 +206,7 @@ describe('secbot triage on worker threads', () => {
       ['--import', 'tsx', '--input-type=module', '-e', script('')],
     ];
     for (const args of runs) {
-      const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, args, {
-          cwd: REPO,
-          env: { ...process.env, SECBOT_LOG_LEVEL: 'silent' },
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d) => {
-          stdout += d;
-        });
-        child.stderr.on('data', (d) => {
-          stderr += d;
-        });
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const r = await runNode(args);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, expected.out);
     }

@@ -15,8 +15,16 @@ export function runCli(
   args: string[],
   opts: { input?: string | Buffer; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
+  return runNode([BIN, ...args], opts);
+}
+
+/** Run `node <args>` in the repository (e.g. `-e` code under tsx) and collect its output. */
+export function runNode(
+  args: string[],
+  opts: { input?: string | Buffer; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: REPO,
       env: {
         ...process.env,
