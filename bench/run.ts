@@ -108,7 +108,8 @@ function runInChild(first: BenchName, opts: RunOptions, log: (line: string) => v
   return new Promise((resolve, reject) => {
     const args = ['--child', first, '--seed', String(opts.seed), ...(opts.quick ? ['--quick'] : [])];
     const child = fork(fileURLToPath(import.meta.url), args, {
-      execArgv: ['--import', 'tsx'],
+      // --expose-gc: the drain collects the garbage one drain left before timing the next (bench/drain.ts).
+      execArgv: ['--import', 'tsx', '--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let results: BenchResult[] | undefined;
