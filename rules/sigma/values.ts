@@ -599,7 +599,8 @@ export class FieldCheck {
 
   /**
    * `path.some(s, pred, r)`. Keys are read plainly first; only a value found is checked to be the
-   * object's own (never an inherited one). An absent key, or an own key holding undefined, is the field
+   * object's own (never an inherited one), and a string only once its test passes when a missing field
+   * fails the test (the answer is the same: an inherited value is a missing field). An absent key, or an own key holding undefined, is the field
    * missing either way. A literal dotted key holding undefined would add a missing branch to the
    * general walk's answer: that changes nothing when a missing field fails the test (`missing` false),
    * else it is checked.
@@ -617,7 +618,11 @@ export class FieldCheck {
     } else if (k1 === undefined) {
       const k = this.k0;
       v = (s as Record<string, unknown>)[k];
-      if (v === undefined || !hasOwnProp(s, k)) return missing;
+      if (v === undefined) return missing;
+      // When a missing field fails the test, an inherited value fails it too: whether the string is the
+      // record's own matters only when its test passes, which is rare (own-property checks cost).
+      if (!missing && typeof v === 'string') return this.stringTest(v, flags) && hasOwnProp(s, k);
+      if (!hasOwnProp(s, k)) return missing;
     } else {
       const d0 = this.d0 as string;
       if ((s as Record<string, unknown>)[d0] !== undefined || (missing && hasOwnProp(s, d0))) {
@@ -625,19 +630,28 @@ export class FieldCheck {
       }
       const k0 = this.k0;
       const v0 = (s as Record<string, unknown>)[k0];
-      if (v0 === undefined || !hasOwnProp(s, k0)) return missing;
+      if (v0 === undefined || (missing && !hasOwnProp(s, k0))) return missing;
+      // Neither a non-object nor an array depends on whose it is: no value below it, or the general walk
+      // (which reads own properties only).
       if (typeof v0 !== 'object' || v0 === null) return missing;
       if (Array.isArray(v0)) return this.general(s, r);
       v = (v0 as Record<string, unknown>)[k1];
-      if (v === undefined || !hasOwnProp(v0, k1)) return missing;
+      if (v === undefined) return missing;
+      if (!missing && typeof v === 'string') {
+        return this.stringTest(v, flags) && hasOwnProp(v0, k1) && hasOwnProp(s, k0);
+      }
+      if (!hasOwnProp(v0, k1) || (!missing && !hasOwnProp(s, k0))) return missing;
     }
-    if (typeof v === 'string') {
-      const leaf = flags & LEAF_MASK;
-      const memo = this.memo;
-      if (memo !== undefined && (leaf === LEAF_STR || v.length >= SHORT_SCAN)) return memo.get(v);
-      return leafTest(leaf, v, this.lit, this.lower, this.str);
-    }
+    if (typeof v === 'string') return this.stringTest(v, flags);
     return Array.isArray(v) ? this.general(s, r) : this.shape.pred(v, r);
+  }
+
+  /** The leaf test of a string value. */
+  private stringTest(v: string, flags: number): boolean {
+    const leaf = flags & LEAF_MASK;
+    const memo = this.memo;
+    if (memo !== undefined && (leaf === LEAF_STR || v.length >= SHORT_SCAN)) return memo.get(v);
+    return leafTest(leaf, v, this.lit, this.lower, this.str);
   }
 
   /** The general walk. */

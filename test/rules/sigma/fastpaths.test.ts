@@ -150,6 +150,38 @@ describe('field checks (the direct route of a field test)', () => {
       false,
     );
     assert.equal(deeper.matches({ a: { b: { c: 'yes' } } } as unknown as CloudTrailRecord), true);
+    // A string whose test passes is checked to be the record's own only then: long (memoized) and
+    // short values, one and two segments, own and inherited at either level.
+    const long = `Mozilla/5.0 ${'x'.repeat(80)} pacu/1.0`;
+    const contains = compileOk(`
+      detection:
+        sel:
+          userAgent|contains: pacu
+        condition: sel
+    `);
+    const nested = compileOk(`
+      detection:
+        sel:
+          userIdentity.arn|contains: pacu
+        condition: sel
+    `);
+    for (const ua of [long, 'pacu/1.0']) {
+      const rec = (o: object) => o as unknown as CloudTrailRecord;
+      assert.equal(contains.matches(rec({ userAgent: ua })), true, ua);
+      assert.equal(contains.matches(rec(Object.create({ userAgent: ua }))), false, ua);
+      assert.equal(nested.matches(rec({ userIdentity: { arn: ua } })), true, ua);
+      assert.equal(nested.matches(rec({ userIdentity: Object.create({ arn: ua }) })), false, ua);
+      assert.equal(nested.matches(rec(Object.create({ userIdentity: { arn: ua } }))), false, ua);
+    }
+    // Where a missing field passes (null), an inherited value is the field missing.
+    const absent = compileOk(`
+      detection:
+        sel:
+          userAgent: null
+        condition: sel
+    `);
+    assert.equal(absent.matches(Object.create({ userAgent: long }) as CloudTrailRecord), true);
+    assert.equal(absent.matches({ userAgent: long } as unknown as CloudTrailRecord), false);
   });
 
   it('an own key holding undefined, and a literal dotted key, count as the general walk has them', () => {
