@@ -600,10 +600,10 @@ export class FieldCheck {
   /**
    * `path.some(s, pred, r)`. Keys are read plainly first; only a value found is checked to be the
    * object's own (never an inherited one), and a string only once its test passes when a missing field
-   * fails the test (the answer is the same: an inherited value is a missing field). An absent key, or an own key holding undefined, is the field
-   * missing either way. A literal dotted key holding undefined would add a missing branch to the
-   * general walk's answer: that changes nothing when a missing field fails the test (`missing` false),
-   * else it is checked.
+   * fails the test (the answer is the same: an inherited value is a missing field). An absent key, or an
+   * own key holding undefined, is the field missing either way. A literal dotted key holding undefined
+   * would add a missing branch to the general walk's answer: that changes nothing when a missing field
+   * fails the test (`missing` false), else it is checked.
    */
   check(s: unknown, r: unknown): boolean {
     if (typeof s !== 'object' || s === null || Array.isArray(s)) return this.general(s, r);
