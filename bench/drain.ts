@@ -259,8 +259,9 @@ export async function benchDrain(bc: BenchContext): Promise<BenchResult> {
     const runs: SecbotRun[] = [];
     for (let i = 0; i < (bc.quick ? 1 : SECBOT_DRAINS); i++) {
       bc.log(`drain: bare drain${i === 0 ? ' (baseline)' : ' again'}`);
-      bare.push(await bareDrain(bodies));
-      bc.log(`drain: secbot (${rate(perSecond(total, (bare.at(-1) as { ms: number }).ms))} msg/s bare)`);
+      const before = await bareDrain(bodies);
+      bare.push(before);
+      bc.log(`drain: secbot (${rate(perSecond(total, before.ms))} msg/s bare)`);
       runs.push(await secbotDrain(world, bodies, alertCalls));
     }
     bc.log('drain: bare drain again');

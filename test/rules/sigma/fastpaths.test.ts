@@ -165,8 +165,8 @@ describe('field checks (the direct route of a field test)', () => {
           userIdentity.arn|contains: pacu
         condition: sel
     `);
+    const rec = (o: object) => o as unknown as CloudTrailRecord;
     for (const ua of [long, 'pacu/1.0']) {
-      const rec = (o: object) => o as unknown as CloudTrailRecord;
       assert.equal(contains.matches(rec({ userAgent: ua })), true, ua);
       assert.equal(contains.matches(rec(Object.create({ userAgent: ua }))), false, ua);
       assert.equal(nested.matches(rec({ userIdentity: { arn: ua } })), true, ua);
@@ -180,8 +180,8 @@ describe('field checks (the direct route of a field test)', () => {
           userAgent: null
         condition: sel
     `);
-    assert.equal(absent.matches(Object.create({ userAgent: long }) as CloudTrailRecord), true);
-    assert.equal(absent.matches({ userAgent: long } as unknown as CloudTrailRecord), false);
+    assert.equal(absent.matches(rec(Object.create({ userAgent: long }))), true);
+    assert.equal(absent.matches(rec({ userAgent: long })), false);
   });
 
   it('an own key holding undefined, and a literal dotted key, count as the general walk has them', () => {
