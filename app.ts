@@ -55,7 +55,10 @@ export interface Secbot {
   config: Config;
   store: Store;
   queue: Queue;
-  /** One drain and sweep now (what the schedule runs). */
+  /**
+   * One drain and sweep now. The schedule runs these, back to back while a run stops on its budget with
+   * messages left.
+   */
   runOnce(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -342,8 +345,9 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         drainFailures: config.watchdog.drainFailures,
       },
     });
-    let running: Promise<void> | undefined;
-    const runOnce = async () => {
+    let running: Promise<boolean> | undefined;
+    /** One drain and its sweep. True when the drain stopped on its time budget with messages left. */
+    const runOnce = async (): Promise<boolean> => {
       let report: DrainReport | undefined;
       let drainError: unknown;
       try {
@@ -376,7 +380,7 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       }
       if (shutdown.signal.aborted) {
         if (drainError) throw drainError;
-        return;
+        return false;
       }
       const watched = await watchdog.run({ drain: report, drainError });
       if (watched.errors > 0) logger.warn({ watchdog: watched }, 'watchdog finished with errors');
@@ -403,21 +407,36 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
         );
       }
       if (drainError) throw drainError;
+      return report?.stoppedBy === 'budget' && report.received > 0;
     };
-    const guardedRun = async () => {
-      if (running) return; // no overlapping runs
+    const guardedRun = async (): Promise<boolean> => {
+      if (running) return false; // no overlapping runs
       running = runOnce()
-        .catch((err) => logger.error({ err }, 'run failed; the next scheduled run retries'))
+        .catch((err) => {
+          logger.error({ err }, 'run failed; the next scheduled run retries');
+          return false;
+        })
         .finally(() => {
           running = undefined;
         });
-      await running;
+      return running;
+    };
+    /**
+     * What the schedule runs. A run that stopped on its budget left a backlog (a burst): the next run
+     * starts as soon as its sweep is done, not at the next tick, so a backlog drains at the drain's
+     * pace while every run's sweep still posts and pages what the run decided (the budget bounds how
+     * long a page waits behind the backlog). Ticks that come meanwhile are skipped (no overlapping runs).
+     */
+    const scheduledRun = async () => {
+      while ((await guardedRun()) && !shutdown.signal.aborted) {
+        logger.info('drain: the run stopped on its budget with messages left; the next run starts now');
+      }
     };
 
     let task: ReturnType<typeof cron.schedule> | undefined;
     if (opts.schedule !== false) {
-      task = cron.schedule(config.schedule, guardedRun, { name: 'secbot-drain', noOverlap: true });
-      void guardedRun();
+      task = cron.schedule(config.schedule, scheduledRun, { name: 'secbot-drain', noOverlap: true });
+      void scheduledRun();
     }
     stops.push(async () => {
       shutdown.abort();
@@ -431,7 +450,9 @@ export async function start(opts: StartOptions = {}): Promise<Secbot> {
       config,
       store,
       queue,
-      runOnce: guardedRun,
+      runOnce: async () => {
+        await guardedRun();
+      },
       stop: stopAll,
     };
   } catch (err) {

@@ -53,7 +53,10 @@ export interface DrainDeps {
 }
 
 export interface DrainOptions {
-  /** Stop receiving once this much time has passed (the batch in hand is finished). */
+  /**
+   * Stop receiving once this much time has passed (the batch in hand is finished; each receiver asks
+   * once at least).
+   */
   budgetMs: number;
   receivers: number;
   waitSeconds: number;
@@ -197,16 +200,20 @@ export async function drainQueue(
 
   const receiver = async () => {
     let empties = 0;
+    // Each receiver asks at least once, whatever the clock says: a run always makes progress (the
+    // schedule starts the next run at once while runs stop on their budget, app.ts).
+    let asked = false;
     while (true) {
       if (signal?.aborted) {
         report.stoppedBy = 'signal';
         return;
       }
-      if (clock().getTime() >= deadline) {
+      if (asked && clock().getTime() >= deadline) {
         report.stoppedBy = 'budget';
         return;
       }
       let messages: QueueMessage[];
+      asked = true;
       try {
         messages = await deps.queue.receive({
           max: 10,

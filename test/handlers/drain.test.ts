@@ -140,4 +140,21 @@ describe('drainQueue against local SQS and DynamoDB servers', () => {
     const calls = await p.store.listVerificationCalls(open[0]?.id ?? '');
     assert.equal(calls.length, 300);
   });
+
+  it('takes one batch per receiver even with its budget spent: a run always makes progress', async () => {
+    const p = await newPipeline(sqs, dynamo);
+    await send(
+      p.queue,
+      Array.from({ length: 25 }, () => asEventBridge(logCall('judy'))),
+    );
+    const first = await p.drain('d1', { receivers: 1, budgetMs: 0 });
+    assert.equal(first.stoppedBy, 'budget');
+    assert.equal(first.received, 10);
+    assert.equal(first.decided, 10);
+    assert.equal(first.deleted, 10);
+    const second = await p.drain('d1', { receivers: 2, budgetMs: 0 });
+    assert.equal(second.stoppedBy, 'budget');
+    assert.equal(second.received, 15);
+    assert.equal((await p.drain('d1', { receivers: 1, budgetMs: 0 })).received, 0);
+  });
 });

@@ -31,7 +31,10 @@ export interface World {
   engineer(name: string, duo?: Parameters<DuoServer['user']>[1]): string;
   startSecbot(
     env?: Record<string, string>,
-    opts?: Pick<StartOptions, 'home' | 'slack' | 'drain' | 'clock'>,
+    opts?: Pick<StartOptions, 'home' | 'slack' | 'drain' | 'clock' | 'schedule'> & {
+      /** Records on the queue before secbot starts (a scheduled secbot drains at once). */
+      queued?: readonly CloudTrailRecord[];
+    },
   ): Promise<RunningSecbot>;
   stop(): Promise<void>;
 }
@@ -106,13 +109,20 @@ export async function startWorld(): Promise<World> {
       };
       const printed: string[] = [];
       const logs: string[] = [];
+      const { queued, ...startOpts } = opts;
+      if (queued && queued.length > 0) {
+        const { failed } = await queue.queue.sendBatch(
+          queued.map((r) => JSON.stringify(toEventBridgeEvent(r))),
+        );
+        if (failed.length > 0) throw new Error(`enqueue failed: ${JSON.stringify(failed)}`);
+      }
       const secbot = await start({
         env,
         schedule: false,
         print: (l) => printed.push(l),
         logDestination: { write: (line: string) => void logs.push(line) },
-        ...opts,
-        drain: { waitSeconds: 0, ...opts.drain },
+        ...startOpts,
+        drain: { waitSeconds: 0, ...startOpts.drain },
       });
       const handle: RunningSecbot = {
         secbot,
