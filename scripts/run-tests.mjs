@@ -17,10 +17,24 @@ const files = walk('test')
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .filter((f) => !soak(f) || filters.some((x) => x.includes('soak')))
   .sort();
-const r = spawnSync(
-  process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...files],
-  // The AWS SDK warns every process about Node 20's end of support; tests need not repeat it.
-  { stdio: 'inherit', env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } },
+// Tests that time something against a bound (test/bench/: the quick benchmark must finish within a
+// minute) run after the others, alone: beside two other test files on two cores they timed the load.
+const timed = (f) => f.startsWith(join('test', 'bench'));
+const run = (list, concurrency) =>
+  list.length === 0
+    ? 0
+    : (spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...list],
+        // The AWS SDK warns every process about Node 20's end of support; tests need not repeat it.
+        {
+          stdio: 'inherit',
+          env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        },
+      ).status ?? 1);
+const rest = run(
+  files.filter((f) => !timed(f)),
+  2,
 );
-process.exit(r.status ?? 1);
+const alone = run(files.filter(timed), 1);
+process.exit(rest !== 0 ? rest : alone);
