@@ -54,8 +54,8 @@ export interface DrainDeps {
 
 export interface DrainOptions {
   /**
-   * Stop receiving once this much time has passed (the batch in hand is finished; each receiver asks
-   * once at least).
+   * Stop receiving once this much time has passed (the batch in hand is finished; each receiver takes
+   * one batch at least, unless the queue is empty).
    */
   budgetMs: number;
   receivers: number;
@@ -200,20 +200,20 @@ export async function drainQueue(
 
   const receiver = async () => {
     let empties = 0;
-    // Each receiver asks at least once, whatever the clock says: a run always makes progress (the
-    // schedule starts the next run at once while runs stop on their budget, app.ts).
-    let asked = false;
+    // Each receiver takes one batch at least (or finds the queue empty), whatever the clock says: a run
+    // always makes progress (the schedule starts the next run at once while runs stop on their budget,
+    // app.ts).
+    let took = false;
     while (true) {
       if (signal?.aborted) {
         report.stoppedBy = 'signal';
         return;
       }
-      if (asked && clock().getTime() >= deadline) {
+      if (took && clock().getTime() >= deadline) {
         report.stoppedBy = 'budget';
         return;
       }
       let messages: QueueMessage[];
-      asked = true;
       try {
         messages = await deps.queue.receive({
           max: 10,
@@ -233,6 +233,7 @@ export async function drainQueue(
         continue;
       }
       empties = 0;
+      took = true;
       report.received += messages.length;
       crashPoint('after_receive');
       inbox.push({ messages, receivedAt: Date.now() });
