@@ -113,21 +113,21 @@ export function loadCorpus(dir = CORPUS_DIR): Corpus {
         take((JSON.parse(line) as { event?: unknown }).event);
       }
     }
-    return { records, source: corpusSource(dir) };
+    return { records, source: CORPUS_SOURCE };
   }
   for (const line of readFileSync(SAMPLES, 'utf8').split('\n')) {
     if (line.trim() !== '') take(JSON.parse(line));
   }
-  return { records, source: corpusSource(dir) };
+  return { records, source: SAMPLES_SOURCE };
 }
 
 const corpusFiles = (dir: string) => ['public.jsonl', 'background.jsonl'].map((f) => `${dir}${f}`);
+const CORPUS_SOURCE = '../shared/corpus (public.jsonl + background.jsonl)';
+const SAMPLES_SOURCE = 'samples/seed.jsonl (../shared/corpus is absent)';
 
 /** Where loadCorpus takes its records from, without reading them. */
 export function corpusSource(dir = CORPUS_DIR): string {
-  return corpusFiles(dir).every((f) => existsSync(f))
-    ? '../shared/corpus (public.jsonl + background.jsonl)'
-    : 'samples/seed.jsonl (../shared/corpus is absent)';
+  return corpusFiles(dir).every((f) => existsSync(f)) ? CORPUS_SOURCE : SAMPLES_SOURCE;
 }
 
 const ACCOUNTS = ['111122223333', '210987654321', '123456789012', '444455556666', '777788889999'];

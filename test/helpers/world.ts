@@ -110,12 +110,13 @@ export async function startWorld(): Promise<World> {
       const printed: string[] = [];
       const logs: string[] = [];
       const { queued, ...startOpts } = opts;
-      if (queued && queued.length > 0) {
+      const enqueue = async (records: readonly CloudTrailRecord[]) => {
         const { failed } = await queue.queue.sendBatch(
-          queued.map((r) => JSON.stringify(toEventBridgeEvent(r))),
+          records.map((r) => JSON.stringify(toEventBridgeEvent(r))),
         );
         if (failed.length > 0) throw new Error(`enqueue failed: ${JSON.stringify(failed)}`);
-      }
+      };
+      if (queued && queued.length > 0) await enqueue(queued);
       const secbot = await start({
         env,
         schedule: false,
@@ -139,12 +140,7 @@ export async function startWorld(): Promise<World> {
             await new Promise((r) => setTimeout(r, 50));
           }
         },
-        async enqueue(...records) {
-          const { failed } = await queue.queue.sendBatch(
-            records.map((r) => JSON.stringify(toEventBridgeEvent(r))),
-          );
-          if (failed.length > 0) throw new Error(`enqueue failed: ${JSON.stringify(failed)}`);
-        },
+        enqueue: (...records) => enqueue(records),
         async waitForState(id, state, timeoutMs = 10_000) {
           const until = Date.now() + timeoutMs;
           for (;;) {
